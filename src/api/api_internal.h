@@ -1,0 +1,53 @@
+/* What the public handles hold, shared by the files under src/api/. */
+#ifndef FLT_API_INTERNAL_H
+#define FLT_API_INTERNAL_H
+
+#include "core/error.h"
+#include "core/threadpool.h"
+#include "cpu/kernels.h"
+#include "formats/gguf.h"
+#include "graph/graph.h"
+#include "llm/llama.h"
+#include "llm/sampler.h"
+#include "text/vocab.h"
+
+struct flintrt_model {
+    flt_gguf *gguf;
+    flt_vocab *vocab;
+    flt_llama *llama; /* NULL for vocab-only loads */
+    flintrt_log_fn log;
+    void *log_user;
+};
+
+struct flintrt_session {
+    const flintrt_model *model;
+    flt_pool *pool;
+    const flt_kernels *kernels;
+    flt_llama_cache cache;
+    float *kv_mem;
+    flt_graph graph;
+    void *arena;
+    size_t arena_cap;
+    int32_t *ids, *pos;   /* one batch */
+    int32_t n_batch, n_ctx, n_past;
+    int32_t *history;     /* the tokens in the cache, for the repeat penalty */
+    float *logits;        /* n_vocab: after the last evaluated token */
+    bool has_logits;
+    flt_sampler *sampler;
+    flt_rng rng;
+};
+
+/* Copy e's message into this thread's last-error slot and return its status. */
+flintrt_status flt_api_report(const flt_err *e);
+flintrt_status flt_api_fail(flintrt_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void flt_api_log(const flintrt_model *m, flintrt_log_level lvl, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#endif

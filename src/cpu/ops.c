@@ -1,0 +1,187 @@
+/* The CPU implementation of each graph op. Each function computes the share
+ * [lo, hi) of its rows that falls to thread ith; the arithmetic for one output
+ * element never depends on how rows were split, so results are bit-identical
+ * for any thread count. Everything here except the dot products is plain C and
+ * is the reference the tests check against; the dot products come from the
+ * kernel table (src/cpu/kernels.h), whose scalar set is the oracle. */
+#include <math.h>
+#include <string.h>
+
+#include "graph/plan.h"
+
+static const flt_tensor *val(const flt_graph *g, int v) { return &g->values[v].t; }
+
+static void op_get_rows(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth) {
+    const flt_tensor *tab = val(g, n->src[0]), *ids = val(g, n->src[1]), *out = val(g, n->out);
+    int64_t rows = tab->shape[0], d = tab->shape[1];
+    size_t row_bytes = flt_tensor_row_bytes(tab);
+    const int32_t *id = ids->data;
+    long long lo, hi;
+    flt_split(ids->shape[0], ith, nth, &lo, &hi);
+    for (long long i = lo; i < hi; i++) {
+        float *dst = (float *)out->data + i * d;
+        /* Ids are validated at the API; a stray one yields zeros, never a wild read. */
+        if (id[i] < 0 || id[i] >= rows) { memset(dst, 0, (size_t)d * sizeof *dst); continue; }
+        const char *src = (const char *)tab->data + (size_t)id[i] * row_bytes;
+        if (tab->dtype == FLT_F32) memcpy(dst, src, (size_t)d * sizeof *dst);
+        else k->to_f32[tab->dtype](src, dst, d);
+    }
+}
+
+static void op_rms_norm(const flt_graph *g, const flt_node *n, int ith, int nth) {
+    const flt_tensor *x = val(g, n->src[0]), *out = val(g, n->out);
+    const float *w = n->src[1] >= 0 ? val(g, n->src[1])->data : NULL;
+    int64_t d = flt_tensor_row_len(x);
+    float eps = n->fp[0];
+    long long lo, hi;
+    flt_split(flt_tensor_nrows(x), ith, nth, &lo, &hi);
+    for (long long r = lo; r < hi; r++) {
+        const float *a = (const float *)x->data + r * d;
+        float *y = (float *)out->data + r * d;
+        double sum = 0.0;
+        for (int64_t i = 0; i < d; i++) sum += (double)(a[i] * a[i]);
+        float mean = (float)(sum / (double)d);
+        float scale = 1.0f / sqrtf(mean + eps);
+        for (int64_t i = 0; i < d; i++) y[i] = a[i] * scale;
+        if (w)
+            for (int64_t i = 0; i < d; i++) y[i] *= w[i];
+    }
+}
+
+static void op_convert(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth) {
+    const flt_tensor *x = val(g, n->src[0]), *out = val(g, n->out);
+    int64_t d = flt_tensor_row_len(x);
+    size_t ob = flt_tensor_row_bytes(out);
+    long long lo, hi;
+    flt_split(flt_tensor_nrows(x), ith, nth, &lo, &hi);
+    for (long long r = lo; r < hi; r++) {
+        const float *a = (const float *)x->data + r * d;
+        char *y = (char *)out->data + (size_t)r * ob;
+        if (out->dtype == FLT_F32) memcpy(y, a, (size_t)d * sizeof *a);
+        else k->from_f32[out->dtype](a, y, d);
+    }
+}
+
+static void op_mul_mat(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth) {
+    const flt_tensor *w = val(g, n->src[0]), *x = val(g, n->src[1]), *out = val(g, n->out);
+    int64_t m = w->shape[0], kk = w->shape[1], nt = x->shape[0];
+    size_t wb = flt_tensor_row_bytes(w), xb = flt_tensor_row_bytes(x);
+    flt_vec_dot_fn dot = k->vec_dot[w->dtype];
+    float *o = out->data;
+    /* Each thread owns a band of weight rows; inside it, a small block of rows
+     * is reused across all tokens while it is in cache. */
+    long long lo, hi;
+    flt_split(m, ith, nth, &lo, &hi);
+    enum { RB = 16 };
+    for (long long r0 = lo; r0 < hi; r0 += RB) {
+        long long r1 = r0 + RB < hi ? r0 + RB : hi;
+        for (int64_t t = 0; t < nt; t++) {
+            const char *xr = (const char *)x->data + (size_t)t * xb;
+            for (long long r = r0; r < r1; r++)
+                dot(kk, (const char *)w->data + (size_t)r * wb, xr, &o[t * m + r]);
+        }
+    }
+}
+
+static void op_add(const flt_graph *g, const flt_node *n, int ith, int nth) {
+    const float *a = val(g, n->src[0])->data, *b = val(g, n->src[1])->data;
+    const flt_tensor *out = val(g, n->out);
+    float *y = out->data;
+    long long lo, hi;
+    flt_split(flt_tensor_nelem(out), ith, nth, &lo, &hi);
+    for (long long i = lo; i < hi; i++) y[i] = a[i] + b[i];
+}
+
+static void op_swiglu(const flt_graph *g, const flt_node *n, int ith, int nth) {
+    const float *a = val(g, n->src[0])->data, *b = val(g, n->src[1])->data;
+    const flt_tensor *out = val(g, n->out);
+    float *y = out->data;
+    long long lo, hi;
+    flt_split(flt_tensor_nelem(out), ith, nth, &lo, &hi);
+    for (long long i = lo; i < hi; i++) y[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
+}
+
+static void op_rope(const flt_graph *g, const flt_node *n, int ith, int nth) {
+    const flt_tensor *x = val(g, n->src[0]), *out = val(g, n->out);
+    const int32_t *pos = val(g, n->src[1])->data;
+    const float *ff = n->src[2] >= 0 ? val(g, n->src[2])->data : NULL;
+    int64_t nt = x->shape[0], nh = x->shape[1], hd = x->shape[2];
+    int n_rot = n->ip[0];
+    float base = n->fp[0], fscale = n->fp[1];
+    float theta_scale = powf(base, -2.0f / (float)n_rot);
+    long long lo, hi;
+    flt_split(nt * nh, ith, nth, &lo, &hi);
+    for (long long th = lo; th < hi; th++) {
+        int64_t t = th / nh;
+        const float *a = (const float *)x->data + th * hd;
+        float *y = (float *)out->data + th * hd;
+        /* The angle advances by repeated multiplication, as the GGUF reference
+         * implementation does, so the rotations round the same way. */
+        float theta = (float)pos[t];
+        for (int i = 0; i < n_rot; i += 2) {
+            float f = ff ? ff[i / 2] : 1.0f;
+            float ang = fscale * (theta / f);
+            float c = cosf(ang), s = sinf(ang);
+            float x0 = a[i], x1 = a[i + 1];
+            y[i] = x0 * c - x1 * s;
+            y[i + 1] = x0 * s + x1 * c;
+            theta *= theta_scale;
+        }
+        for (int64_t i = n_rot; i < hd; i++) y[i] = a[i];
+    }
+}
+
+/* Causal attention for one batch, one (token, head) pair at a time, with an
+ * online softmax: no score matrix is ever materialised, so memory stays
+ * O(head_dim) per thread however long the context. */
+static void op_attention(const flt_graph *g, const flt_node *n, int ith, int nth) {
+    const flt_tensor *q = val(g, n->src[0]), *kc = val(g, n->src[1]), *vc = val(g, n->src[2]);
+    const flt_tensor *out = val(g, n->out);
+    int64_t nt = q->shape[0], nh = q->shape[1], hd = q->shape[2], nkv = kc->shape[1];
+    int64_t group = nh / nkv;
+    int n_past = n->ip[0];
+    float scale = n->fp[0];
+    float acc[FLT_ATTN_MAX_HEAD_DIM];
+    long long lo, hi;
+    flt_split(nt * nh, ith, nth, &lo, &hi);
+    for (long long th = lo; th < hi; th++) {
+        int64_t t = th / nh, h = th % nh, hk = h / group;
+        const float *qr = (const float *)q->data + th * hd;
+        float *y = (float *)out->data + th * hd;
+        int64_t n_keys = n_past + t + 1;
+        float mx = -INFINITY, l = 0.0f;
+        for (int64_t i = 0; i < hd; i++) acc[i] = 0.0f;
+        for (int64_t j = 0; j < n_keys; j++) {
+            const float *kr = (const float *)kc->data + (j * nkv + hk) * hd;
+            const float *vr = (const float *)vc->data + (j * nkv + hk) * hd;
+            float s = 0.0f;
+            for (int64_t i = 0; i < hd; i++) s += qr[i] * kr[i];
+            s *= scale;
+            if (s > mx) {
+                float c = expf(mx - s);
+                l *= c;
+                for (int64_t i = 0; i < hd; i++) acc[i] *= c;
+                mx = s;
+            }
+            float p = expf(s - mx);
+            l += p;
+            for (int64_t i = 0; i < hd; i++) acc[i] += p * vr[i];
+        }
+        float inv = 1.0f / l;
+        for (int64_t i = 0; i < hd; i++) y[i] = acc[i] * inv;
+    }
+}
+
+void flt_cpu_node(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth) {
+    switch (n->op) {
+    case FLT_OP_GET_ROWS: op_get_rows(g, n, k, ith, nth); break;
+    case FLT_OP_RMS_NORM: op_rms_norm(g, n, ith, nth); break;
+    case FLT_OP_CONVERT: op_convert(g, n, k, ith, nth); break;
+    case FLT_OP_MUL_MAT: op_mul_mat(g, n, k, ith, nth); break;
+    case FLT_OP_ADD: op_add(g, n, ith, nth); break;
+    case FLT_OP_SWIGLU: op_swiglu(g, n, ith, nth); break;
+    case FLT_OP_ROPE: op_rope(g, n, ith, nth); break;
+    case FLT_OP_ATTENTION: op_attention(g, n, ith, nth); break;
+    case FLT_OP_COUNT: break;
+    }
+}
