@@ -2,13 +2,13 @@
 # Flint's whole test suite, as CI runs it:
 #   1. the normal (Release, warnings as errors) build and every test;
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build (clang) and every test again;
-#   3. each libFuzzer harness for FLINT_FUZZ_SECONDS (default 60) on a copy of its seed corpus.
+#   3. each libFuzzer harness for FLINT_FUZZ_SECONDS (default 120) on a copy of its seed corpus.
 # Tests read the reference models from ../shared (FLINT_SHARED overrides).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc)
-fuzz_seconds=${FLINT_FUZZ_SECONDS:-60}
+fuzz_seconds=${FLINT_FUZZ_SECONDS:-120}
 shared=${FLINT_SHARED:-$root/../shared}
 
 echo "== release build"

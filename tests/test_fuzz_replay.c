@@ -16,9 +16,11 @@
  * of exactly its size, so sanitizer builds catch over-reads. */
 #define FLT_FUZZ_NO_MAIN
 #include "../fuzz/fuzz_gguf.c"
+#include "../fuzz/fuzz_tokenizer.c"
 
 #define FLT_FUZZ_TARGETS(X) \
-    X(gguf)
+    X(gguf) \
+    X(tokenizer)
 
 #include <dirent.h>
 #include <stdio.h>
@@ -61,8 +63,13 @@ static int replay_dir(const char *dir, const fuzz_target *t) {
     if (n > 1) qsort(names, n, sizeof *names, by_name); /* a stable order for logs */
     int count = 0;
     for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        char path[8192];
+        int pn = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (pn < 0 || (size_t)pn >= sizeof path) {
+            CHECKF(0, "path too long: %s/%s", dir, names[i]);
+            free(names[i]);
+            continue;
+        }
         size_t size = 0;
         uint8_t *buf = flt_test_read_file(path, &size);
         if (buf) {

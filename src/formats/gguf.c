@@ -700,7 +700,7 @@ static flintrt_status wrong_type(const char *key, const gguf_kv *kv, const char 
 
 flintrt_status flt_gguf_get_u32(const flt_gguf *g, const char *key, uint32_t min, uint32_t max,
                                 uint32_t *out, flt_err *e) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     flintrt_status st = lookup(g, key, &kv, e);
     if (st) return st;
     bool sg;
@@ -732,7 +732,7 @@ flintrt_status flt_gguf_get_u32_opt(const flt_gguf *g, const char *key, uint32_t
 
 flintrt_status flt_gguf_get_i64(const flt_gguf *g, const char *key, int64_t min, int64_t max,
                                 int64_t *out, flt_err *e) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     flintrt_status st = lookup(g, key, &kv, e);
     if (st) return st;
     bool sg;
@@ -756,7 +756,7 @@ flintrt_status flt_gguf_get_i64(const flt_gguf *g, const char *key, int64_t min,
 
 flintrt_status flt_gguf_get_f32(const flt_gguf *g, const char *key, float min, float max, float *out,
                                 flt_err *e) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     flintrt_status st = lookup(g, key, &kv, e);
     if (st) return st;
     double d;
@@ -801,7 +801,7 @@ flintrt_status flt_gguf_get_bool_opt(const flt_gguf *g, const char *key, bool df
 }
 
 flintrt_status flt_gguf_get_str(const flt_gguf *g, const char *key, flt_str *out, flt_err *e) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     flintrt_status st = lookup(g, key, &kv, e);
     if (st) return st;
     if (kv->type != FLT_GGUF_STRING) return wrong_type(key, kv, "STRING", e);
@@ -813,7 +813,7 @@ flintrt_status flt_gguf_get_str(const flt_gguf *g, const char *key, flt_str *out
 flintrt_status flt_gguf_get_arr(const flt_gguf *g, const char *key, flt_gguf_vtype elem,
                                 uint64_t min_n, uint64_t max_n, uint64_t *n, const void **data,
                                 flt_err *e) {
-    const gguf_kv *kv;
+    const gguf_kv *kv = NULL;
     flintrt_status st = lookup(g, key, &kv, e);
     if (st) return st;
     if (kv->type != FLT_GGUF_ARRAY || kv->arr_type != elem) {
