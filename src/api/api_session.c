@@ -61,6 +61,14 @@ FLINTRT_API flintrt_status flintrt_session_create(const flintrt_model *model,
         flt_fail(&e, FLINTRT_ERR_LIMIT, "KV cache for %d tokens overflows", n_ctx);
         goto fail;
     }
+    /* Refuse up front what the machine cannot hold, rather than asking the
+     * allocator for terabytes. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && total / (size_t)page > (size_t)pages) {
+        flt_fail(&e, FLINTRT_ERR_LIMIT, "a KV cache of %d tokens needs %zu MiB, more than this machine's %zu MiB of memory",
+                 n_ctx, total >> 20, ((size_t)pages * (size_t)page) >> 20);
+        goto fail;
+    }
     s->kv_mem = calloc(1, total ? total : 1);
     s->cache.k = flt_calloc_array((size_t)hp->n_layer, sizeof(flt_tensor));
     s->cache.v = flt_calloc_array((size_t)hp->n_layer, sizeof(flt_tensor));
