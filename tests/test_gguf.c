@@ -12,35 +12,7 @@
 #include "formats/reader.h"
 #include "harness.h"
 
-/* ---- a tiny builder for handcrafted GGUF bytes ---- */
-
-typedef struct gb {
-    uint8_t *p;
-    size_t n, cap;
-} gb;
-
-static void gb_bytes(gb *b, const void *src, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n) cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p) abort();
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-static void gb_u8(gb *b, uint8_t v) { gb_bytes(b, &v, 1); }
-static void gb_u16(gb *b, uint16_t v) { gb_u8(b, (uint8_t)v); gb_u8(b, (uint8_t)(v >> 8)); }
-static void gb_u32(gb *b, uint32_t v) { gb_u16(b, (uint16_t)v); gb_u16(b, (uint16_t)(v >> 16)); }
-static void gb_u64(gb *b, uint64_t v) { gb_u32(b, (uint32_t)v); gb_u32(b, (uint32_t)(v >> 32)); }
-static void gb_str(gb *b, const char *s) { gb_u64(b, strlen(s)); gb_bytes(b, s, strlen(s)); }
-static void gb_header(gb *b, uint64_t n_tensors, uint64_t n_kv) {
-    gb_bytes(b, "GGUF", 4);
-    gb_u32(b, 3);
-    gb_u64(b, n_tensors);
-    gb_u64(b, n_kv);
-}
+#include "gguf_builder.h"
 
 /* ---- the byte reader ---- */
 

@@ -77,20 +77,9 @@ const char *flt_gguf_vtype_name(flt_gguf_vtype t) {
     return k_vtype_names[t];
 }
 
-/* Bytes of a fixed-size value type; 0 for STRING, ARRAY and unknown types. */
-static size_t vtype_size(flt_gguf_vtype t) {
-    switch (t) {
-    case FLT_GGUF_UINT8: case FLT_GGUF_INT8: case FLT_GGUF_BOOL: return 1;
-    case FLT_GGUF_UINT16: case FLT_GGUF_INT16: return 2;
-    case FLT_GGUF_UINT32: case FLT_GGUF_INT32: case FLT_GGUF_FLOAT32: return 4;
-    case FLT_GGUF_UINT64: case FLT_GGUF_INT64: case FLT_GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 /* Smallest encoding of one element of type t (bounds array counts). */
 static uint64_t vtype_min_bytes(flt_gguf_vtype t) {
-    size_t s = vtype_size(t);
+    size_t s = flt_gguf_vtype_size(t);
     if (s) return s;
     if (t == FLT_GGUF_STRING) return 8;
     return 4 + 8; /* ARRAY: element type + count */
@@ -192,7 +181,7 @@ static flintrt_status read_name(parser *ps, const char *what, uint64_t cap, flt_
 static flintrt_status parse_value(parser *ps, flt_gguf_vtype t, unsigned depth, gguf_kv *top) {
     flt_reader *r = &ps->r;
     uint64_t at = flt_reader_offset(r);
-    size_t fs = vtype_size(t);
+    size_t fs = flt_gguf_vtype_size(t);
     if (fs) {
         if (!flt_reader_has(r, fs)) return eof(ps, "value", fs);
         if (t == FLT_GGUF_BOOL && r->base[r->pos] > 1)
@@ -233,7 +222,7 @@ static flintrt_status parse_value(parser *ps, flt_gguf_vtype t, unsigned depth, 
         top->arr_n = n;
         top->arr_data = flt_reader_ptr(r);
     }
-    size_t es = vtype_size((flt_gguf_vtype)et);
+    size_t es = flt_gguf_vtype_size((flt_gguf_vtype)et);
     if (es) {
         if (et == FLT_GGUF_BOOL) {
             const uint8_t *p = flt_reader_ptr(r);
@@ -827,7 +816,7 @@ flintrt_status flt_gguf_get_arr(const flt_gguf *g, const char *key, flt_gguf_vty
                         " and %" PRIu64,
                         key, kv->arr_n, min_n, max_n);
     if (n) *n = kv->arr_n;
-    if (data) *data = vtype_size(elem) ? (const void *)kv->arr_data : NULL;
+    if (data) *data = flt_gguf_vtype_size(elem) ? (const void *)kv->arr_data : NULL;
     return FLINTRT_OK;
 }
 
@@ -959,7 +948,7 @@ void flt_gguf_kv_render(const flt_gguf *g, uint64_t i, char *buf, size_t cap) {
         sb_scalar(&b, kv->type, kv->val);
     } else {
         sb_printf(&b, "[array of %" PRIu64 " %s", kv->arr_n, flt_gguf_vtype_name(kv->arr_type));
-        size_t es = vtype_size(kv->arr_type);
+        size_t es = flt_gguf_vtype_size(kv->arr_type);
         uint64_t shown = kv->arr_n < RENDER_MAX_ELEMS ? kv->arr_n : RENDER_MAX_ELEMS;
         if (kv->arr_type == FLT_GGUF_ARRAY) shown = 0;
         for (uint64_t k = 0; k < shown && !b.cut; k++) {
@@ -996,4 +985,14 @@ const flt_gguf_tensor *flt_gguf_find_tensor(const flt_gguf *g, const char *name)
     if (!g || !name) return NULL;
     int64_t i = name_ix_find(g->tensor_ix, g->n_tensors, name, strlen(name));
     return i < 0 ? NULL : &g->tensors[i];
+}
+
+size_t flt_gguf_vtype_size(flt_gguf_vtype t) {
+    switch (t) {
+    case FLT_GGUF_UINT8: case FLT_GGUF_INT8: case FLT_GGUF_BOOL: return 1;
+    case FLT_GGUF_UINT16: case FLT_GGUF_INT16: return 2;
+    case FLT_GGUF_UINT32: case FLT_GGUF_INT32: case FLT_GGUF_FLOAT32: return 4;
+    case FLT_GGUF_UINT64: case FLT_GGUF_INT64: case FLT_GGUF_FLOAT64: return 8;
+    default: return 0;
+    }
 }

@@ -23,6 +23,9 @@ typedef enum flt_gguf_vtype {
     FLT_GGUF_VTYPE_COUNT
 } flt_gguf_vtype;
 
+/* Bytes of one value of a fixed-size type; 0 for STRING, ARRAY and unknown types. */
+size_t flt_gguf_vtype_size(flt_gguf_vtype t);
+
 typedef struct flt_str {
     const char *p;
     size_t n;

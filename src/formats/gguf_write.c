@@ -93,16 +93,6 @@ static void bb_str(bbuf *b, const char *s, size_t n) {
     bb_put(b, s, n);
 }
 
-static size_t elem_size(flt_gguf_vtype t) {
-    switch (t) {
-    case FLT_GGUF_UINT8: case FLT_GGUF_INT8: case FLT_GGUF_BOOL: return 1;
-    case FLT_GGUF_UINT16: case FLT_GGUF_INT16: return 2;
-    case FLT_GGUF_UINT32: case FLT_GGUF_INT32: case FLT_GGUF_FLOAT32: return 4;
-    case FLT_GGUF_UINT64: case FLT_GGUF_INT64: case FLT_GGUF_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 static bool valid_name(const char *s, size_t n, size_t cap) {
     return s && n > 0 && n <= cap && !memchr(s, 0, n);
 }
@@ -193,7 +183,7 @@ flintrt_status flt_gguf_set_str(flt_gguf_writer *w, const char *key, const char 
 
 flintrt_status flt_gguf_set_arr(flt_gguf_writer *w, const char *key, flt_gguf_vtype elem,
                                 const void *data, uint64_t n) {
-    size_t es = elem_size(elem);
+    size_t es = flt_gguf_vtype_size(elem);
     if (!es || (!data && n)) return FLINTRT_ERR_INVALID_ARGUMENT;
     uint64_t bytes;
     if (!flt_mul_u64(n, es, &bytes) || bytes > SIZE_MAX) return FLINTRT_ERR_LIMIT;
