@@ -22,8 +22,13 @@ static void test_traits(void) {
         { FLT_I64, "I64", 1, 8, 27, FLT_I64, false },   { FLT_U8, "U8", 1, 1, UINT32_MAX, FLT_U8, false },
         { FLT_F64, "F64", 1, 8, 28, FLT_F64, false },
         { FLT_Q6_K, "Q6_K", 256, 210, 14, FLT_Q8_K, true }, { FLT_Q8_K, "Q8_K", 256, 292, 15, FLT_Q8_K, true },
+        { FLT_BOOL, "BOOL", 1, 1, UINT32_MAX, FLT_BOOL, false }, { FLT_U16, "U16", 1, 2, UINT32_MAX, FLT_U16, false },
+        { FLT_U32, "U32", 1, 4, UINT32_MAX, FLT_U32, false },   { FLT_U64, "U64", 1, 8, UINT32_MAX, FLT_U64, false },
     };
-    CHECK(sizeof want / sizeof want[0] == FLT_DTYPE_COUNT);
+    /* every dtype with a row is listed here (reserved values have none) */
+    int with_rows = 0;
+    for (int t = 0; t < FLT_DTYPE_COUNT; t++) with_rows += flt_dtype_info((flt_dtype)t) != NULL;
+    CHECK(sizeof want / sizeof want[0] == (size_t)with_rows);
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const flt_dtype_traits *tr = flt_dtype_info(want[i].t);
         CHECKF(tr != NULL, "dtype %d", (int)want[i].t);
@@ -42,7 +47,8 @@ static void test_traits(void) {
     for (int t = FLT_F32; t <= FLT_Q4_0; t++) CHECK(flt_dtype_info((flt_dtype)t)->from_f32 != NULL);
     CHECK(flt_dtype_info(FLT_Q6_K)->from_f32 != NULL && flt_dtype_info(FLT_Q8_K)->from_f32 != NULL);
     /* pinned values: files and caches may store them */
-    CHECK(FLT_F64 == 10 && FLT_Q6_K == 11 && FLT_Q8_K == 12 && FLT_DTYPE_COUNT == 13);
+    CHECK(FLT_F64 == 10 && FLT_Q6_K == 11 && FLT_Q8_K == 12 && FLT_Q4_1 == 13 && FLT_IQ4_XS == 22 &&
+          FLT_BOOL == 23 && FLT_U64 == 26 && FLT_DTYPE_COUNT == 27);
     CHECK(flt_dtype_info(FLT_DTYPE_COUNT) == NULL);
     CHECK(flt_dtype_info((flt_dtype)-1) == NULL);
     flt_dtype t;

@@ -141,6 +141,9 @@ FLT_DEFINE_TO_F32(i16_to_f32, int16_t)
 FLT_DEFINE_TO_F32(i32_to_f32, int32_t)
 FLT_DEFINE_TO_F32(i64_to_f32, int64_t)
 FLT_DEFINE_TO_F32(u8_to_f32, uint8_t)
+FLT_DEFINE_TO_F32(u16_to_f32, uint16_t)
+FLT_DEFINE_TO_F32(u32_to_f32, uint32_t)
+FLT_DEFINE_TO_F32(u64_to_f32, uint64_t)
 FLT_DEFINE_TO_F32(f64_to_f32, double)
 #undef FLT_DEFINE_TO_F32
 
@@ -170,6 +173,10 @@ static const flt_dtype_traits flt_dtype_table[FLT_DTYPE_COUNT] = {
     [FLT_I64]  = { "I64",  1, 8, false, 27, i64_to_f32, NULL, FLT_I64 },
     [FLT_U8]   = { "U8",   1, 1, false, FLT_NO_GGML, u8_to_f32, NULL, FLT_U8 },
     [FLT_F64]  = { "F64",  1, 8, false, 28, f64_to_f32, f64_from_f32, FLT_F64 },
+    [FLT_BOOL] = { "BOOL", 1, 1, false, FLT_NO_GGML, u8_to_f32,  NULL, FLT_BOOL },
+    [FLT_U16]  = { "U16",  1, 2, false, FLT_NO_GGML, u16_to_f32, NULL, FLT_U16 },
+    [FLT_U32]  = { "U32",  1, 4, false, FLT_NO_GGML, u32_to_f32, NULL, FLT_U32 },
+    [FLT_U64]  = { "U64",  1, 8, false, FLT_NO_GGML, u64_to_f32, NULL, FLT_U64 },
     [FLT_Q6_K] = { "Q6_K", FLT_QK_K, sizeof(flt_block_q6_k), true, 14,
                    flt_q6_k_to_f32_ref, flt_q6_k_from_f32_ref, FLT_Q8_K },
     /* an activation format: its dot_type names itself (no kernel has Q8_K weights) */
@@ -178,14 +185,14 @@ static const flt_dtype_traits flt_dtype_table[FLT_DTYPE_COUNT] = {
 };
 
 const flt_dtype_traits *flt_dtype_info(flt_dtype t) {
-    if ((int)t < 0 || (int)t >= FLT_DTYPE_COUNT) return NULL;
+    if ((int)t < 0 || (int)t >= FLT_DTYPE_COUNT || !flt_dtype_table[t].name) return NULL;
     return &flt_dtype_table[t];
 }
 
 bool flt_dtype_from_ggml(uint32_t ggml_type, flt_dtype *out) {
     if (ggml_type == FLT_NO_GGML) return false;
     for (int t = 0; t < FLT_DTYPE_COUNT; t++) {
-        if (flt_dtype_table[t].ggml_type == ggml_type) {
+        if (flt_dtype_table[t].name && flt_dtype_table[t].ggml_type == ggml_type) {
             if (out) *out = (flt_dtype)t;
             return true;
         }

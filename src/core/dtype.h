@@ -14,6 +14,13 @@ typedef enum flt_dtype {
     FLT_F32 = 0, FLT_F16 = 1, FLT_BF16 = 2, FLT_Q8_0 = 3, FLT_Q4_0 = 4,
     FLT_I8 = 5, FLT_I16 = 6, FLT_I32 = 7, FLT_I64 = 8, FLT_U8 = 9, FLT_F64 = 10,
     FLT_Q6_K = 11, FLT_Q8_K = 12,
+    /* Reserved for the quantization work (rows filled as their kernels land;
+     * until then flt_dtype_info returns NULL for them). */
+    FLT_Q4_1 = 13, FLT_Q5_0 = 14, FLT_Q5_1 = 15, FLT_Q8_1 = 16,
+    FLT_Q2_K = 17, FLT_Q3_K = 18, FLT_Q4_K = 19, FLT_Q5_K = 20,
+    FLT_IQ4_NL = 21, FLT_IQ4_XS = 22,
+    /* Plain types ONNX needs beyond the above. */
+    FLT_BOOL = 23, FLT_U16 = 24, FLT_U32 = 25, FLT_U64 = 26,
     FLT_DTYPE_COUNT
 } flt_dtype;
 
@@ -35,7 +42,7 @@ typedef struct flt_dtype_traits {
 } flt_dtype_traits;
 
 /* All three are pure and thread-safe. The traits are static and live forever. */
-const flt_dtype_traits *flt_dtype_info(flt_dtype t);           /* NULL if out of range */
+const flt_dtype_traits *flt_dtype_info(flt_dtype t);           /* NULL if out of range or reserved */
 bool flt_dtype_from_ggml(uint32_t ggml_type, flt_dtype *out);  /* false if Flint has no such dtype */
 /* Bytes for n elements: false if n<0, n not a multiple of block_size, t out of
  * range, or the size overflows size_t. */
