@@ -10,30 +10,7 @@
 
 #include "core/dtype.h"
 #include "core/quant_blocks.h"
-
-/* ggml's nearest_int: adding 1.5 * 2^23 leaves round(v) (ties to even, the
- * FPU's mode) in the low mantissa bits. Meant for |v| <= 2^22 - 1; outside that
- * (and for inf/NaN) it still returns a defined value, the same one ggml gets,
- * because it is pure bit manipulation — which matters for bit-exactness on
- * degenerate inputs, and keeps out the undefined float-to-int conversion. */
-static inline int32_t k_nearest_int(float v) {
-    const float t = v + 12582912.0f;
-    int32_t i;
-    memcpy(&i, &t, sizeof i);
-    return (i & 0x007fffff) - 0x00400000;
-}
-
-/* Out-of-range ints stored to int8 wrap modulo 256 in ggml (the conversion on
- * every compiler it supports); spelled out so it is not implementation-defined. */
-static inline int8_t k_wrap_i8(int32_t v) {
-    const uint8_t u = (uint8_t)(uint32_t)v;
-    int8_t r;
-    memcpy(&r, &u, 1);
-    return r;
-}
-
-/* Below this a group counts as all zero (ggml's GROUP_MAX_EPS). */
-#define K_GROUP_MAX_EPS 1e-15f
+#include "core/quant_k_util.h"
 
 /* ggml's make_qx_quants with rmse_type 1 and no importance weights: symmetric
  * quantization of n values to L[i] in [0, 2*nmax), value ~ scale * (L - nmax),
@@ -45,14 +22,14 @@ static float k_make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
         const float ax = fabsf(x[i]);
         if (ax > amax) { amax = ax; max = x[i]; }
     }
-    if (amax < K_GROUP_MAX_EPS) {
+    if (amax < FLT_K_GROUP_MAX_EPS) {
         for (int i = 0; i < n; i++) L[i] = 0;
         return 0.0f;
     }
     float iscale = (float)-nmax / max;
     float sumlx = 0.0f, suml2 = 0.0f;
     for (int i = 0; i < n; i++) {
-        int32_t l = k_nearest_int(iscale * x[i]);
+        int32_t l = flt_k_nearest_int(iscale * x[i]);
         l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
         L[i] = (int8_t)(l + nmax);
         const float w = x[i] * x[i];
@@ -66,7 +43,7 @@ static float k_make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
         iscale = -((float)nmax + 0.1f * (float)is) / max;
         sumlx = suml2 = 0.0f;
         for (int i = 0; i < n; i++) {
-            int32_t l = k_nearest_int(iscale * x[i]);
+            int32_t l = flt_k_nearest_int(iscale * x[i]);
             l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
             const float w = x[i] * x[i];
             sumlx += w * x[i] * (float)l;
@@ -74,7 +51,7 @@ static float k_make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
         }
         if (suml2 > 0.0f && sumlx * sumlx > best * suml2) {
             for (int i = 0; i < n; i++) {
-                int32_t l = k_nearest_int(iscale * x[i]);
+                int32_t l = flt_k_nearest_int(iscale * x[i]);
                 l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
                 L[i] = (int8_t)(l + nmax);
             }
@@ -100,7 +77,7 @@ void flt_q6_k_from_f32_ref(const float *src, void *dst, int64_t n) {
             scales[ib] = scale;
             if (fabsf(scale) > max_abs_scale) { max_abs_scale = fabsf(scale); max_scale = scale; }
         }
-        if (max_abs_scale < K_GROUP_MAX_EPS) {
+        if (max_abs_scale < FLT_K_GROUP_MAX_EPS) {
             memset(&y[b], 0, sizeof y[b]);
             continue;
         }
@@ -109,8 +86,8 @@ void flt_q6_k_from_f32_ref(const float *src, void *dst, int64_t n) {
         const float iscale = -128.0f / max_scale;
         y[b].d = flt_f32_to_f16(1.0f / iscale);
         for (int ib = 0; ib < FLT_QK_K / 16; ib++) {
-            const int32_t q = k_nearest_int(iscale * scales[ib]);
-            y[b].scales[ib] = k_wrap_i8(q < 127 ? q : 127);
+            const int32_t q = flt_k_nearest_int(iscale * scales[ib]);
+            y[b].scales[ib] = flt_k_wrap_i8(q < 127 ? q : 127);
         }
         /* 3. requantize against the scales actually stored; a sub-block whose
          * scale rounded to 0 keeps step 1's L (as ggml does: it never reads
@@ -119,7 +96,7 @@ void flt_q6_k_from_f32_ref(const float *src, void *dst, int64_t n) {
             const float d = flt_f16_to_f32(y[b].d) * (float)y[b].scales[ib];
             if (d == 0.0f) continue;
             for (int i = 0; i < 16; i++) {
-                int32_t l = k_nearest_int(x[16 * ib + i] / d);
+                int32_t l = flt_k_nearest_int(x[16 * ib + i] / d);
                 l = l < -32 ? -32 : l > 31 ? 31 : l;
                 L[16 * ib + i] = (int8_t)(l + 32);
             }
@@ -182,8 +159,8 @@ void flt_q8_k_from_f32_ref(const float *src, void *dst, int64_t n) {
         }
         const float iscale = -127.0f / max;
         for (int j = 0; j < FLT_QK_K; j++) {
-            const int32_t v = k_nearest_int(iscale * x[j]);
-            y[b].qs[j] = k_wrap_i8(v < 127 ? v : 127);
+            const int32_t v = flt_k_nearest_int(iscale * x[j]);
+            y[b].qs[j] = flt_k_wrap_i8(v < 127 ? v : 127);
         }
         for (int g = 0; g < FLT_QK_K / 16; g++) {
             int sum = 0;

@@ -182,6 +182,7 @@ void flt_cpu_node(const flt_graph *g, const flt_node *n, const flt_kernels *k, i
     case FLT_OP_SWIGLU: op_swiglu(g, n, ith, nth); break;
     case FLT_OP_ROPE: op_rope(g, n, ith, nth); break;
     case FLT_OP_ATTENTION: op_attention(g, n, ith, nth); break;
+    case FLT_OP_CUSTOM: n->desc->run(g, n, k, ith, nth); break;
     case FLT_OP_COUNT: break;
     }
 }

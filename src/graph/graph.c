@@ -8,7 +8,7 @@
 static const char *const op_names[FLT_OP_COUNT] = {
     [FLT_OP_GET_ROWS] = "get_rows", [FLT_OP_RMS_NORM] = "rms_norm", [FLT_OP_MUL_MAT] = "mul_mat",
     [FLT_OP_CONVERT] = "convert",   [FLT_OP_ADD] = "add",           [FLT_OP_ROPE] = "rope",
-    [FLT_OP_ATTENTION] = "attention", [FLT_OP_SWIGLU] = "swiglu",
+    [FLT_OP_ATTENTION] = "attention", [FLT_OP_SWIGLU] = "swiglu",    [FLT_OP_CUSTOM] = "custom",
 };
 
 const char *flt_op_name(flt_op op) {
@@ -105,8 +105,10 @@ static int add_node(flt_graph *g, flt_op op, const int *src, int n_src, int out)
     flt_node *n = &g->nodes[g->n_nodes];
     memset(n, 0, sizeof *n);
     n->op = op;
+    n->n_src = n_src;
     for (int i = 0; i < FLT_NODE_MAX_SRC; i++) n->src[i] = i < n_src ? src[i] : -1;
     n->out = out;
+    n->scratch = -1;
     return g->n_nodes++;
 }
 
@@ -128,6 +130,40 @@ int flt_graph_node_into(flt_graph *g, flt_op op, const int *src, int n_src, int 
     if (!valid(g, dst)) return -1;
     if (add_node(g, op, src, n_src, dst) < 0) return -1;
     return dst;
+}
+
+int flt_graph_custom(flt_graph *g, const flt_op_desc *desc, const void *params, const int *src, int n_src,
+                     flt_dtype dtype, int ndim, const int64_t *shape) {
+    if (failed(g)) return -1;
+    if (!desc || !desc->run) {
+        flt_fail(&g->err, FLINTRT_ERR_INTERNAL, "graph: custom op without a kernel");
+        return -1;
+    }
+    int out = flt_graph_node(g, FLT_OP_CUSTOM, src, n_src, dtype, ndim, shape);
+    if (out < 0) return -1;
+    flt_node *n = flt_graph_last_node(g);
+    n->desc = desc;
+    n->params = params;
+    return out;
+}
+
+int flt_graph_node_scratch(flt_graph *g, size_t bytes) {
+    if (failed(g)) return -1;
+    flt_node *n = flt_graph_last_node(g);
+    if (!n) {
+        flt_fail(&g->err, FLINTRT_ERR_INTERNAL, "graph: scratch without a node");
+        return -1;
+    }
+    if (bytes > (size_t)INT64_MAX) {
+        flt_fail(&g->err, FLINTRT_ERR_LIMIT, "graph: scratch of %zu bytes", bytes);
+        return -1;
+    }
+    flt_value v = {.kind = FLT_VALUE_PLANNED, .base = -1, .producer = g->n_nodes - 1};
+    int64_t shape[1] = {(int64_t)(bytes ? bytes : 1)};
+    if (flt_tensor_init(&v.t, FLT_U8, 1, shape, NULL, &g->err)) return -1;
+    int id = add_value(g, &v);
+    if (id >= 0) g->nodes[g->n_nodes - 1].scratch = id;
+    return id;
 }
 
 void flt_graph_set_output(flt_graph *g, int v) {

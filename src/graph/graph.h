@@ -30,10 +30,11 @@ typedef enum flt_op {
     FLT_OP_ATTENTION,     /* src0 q F32 [n, H, hd], src1 K cache [ctx, Hkv, hd], src2 V cache [ctx, Hkv, hd];
                              ip[0]=n_past (keys before this batch), fp[0]=scale; causal -> F32 [n, H*hd] */
     FLT_OP_SWIGLU,        /* silu(src0) * src1, F32, same shape */
+    FLT_OP_CUSTOM,        /* an op defined outside the core: node->desc runs it, node->params configures it */
     FLT_OP_COUNT
 } flt_op;
 
-#define FLT_NODE_MAX_SRC 3
+#define FLT_NODE_MAX_SRC 16 /* format importers split wider variadic ops */
 #define FLT_ATTN_MAX_HEAD_DIM 1024 /* attention keeps one head row on the stack */
 
 typedef enum flt_value_kind {
@@ -52,15 +53,31 @@ typedef struct flt_value {
     size_t offset;          /* planned: arena offset (set by the planner) */
 } flt_value;
 
-typedef struct flt_node {
+typedef struct flt_graph flt_graph;
+typedef struct flt_node flt_node;
+struct flt_kernels;
+
+/* How an op defined outside the core (a format's operator set) runs. Its
+ * kernel follows the same contract as the core ops: compute thread ith's share
+ * of the output, the same bits whatever nth is. */
+typedef struct flt_op_desc {
+    const char *name;
+    void (*run)(const flt_graph *g, const flt_node *n, const struct flt_kernels *k, int ith, int nth);
+} flt_op_desc;
+
+struct flt_node {
     flt_op op;
-    int src[FLT_NODE_MAX_SRC]; /* value ids, -1 if unused */
+    int n_src;
+    int src[FLT_NODE_MAX_SRC]; /* value ids, -1 if unused (an optional input) */
     int out;                   /* value id */
+    int scratch;               /* planned value used only by this node as workspace, or -1 */
     int32_t ip[4];
     float fp[4];
-} flt_node;
+    const flt_op_desc *desc;   /* FLT_OP_CUSTOM only */
+    const void *params;        /* FLT_OP_CUSTOM: op attributes, owned by whoever built the graph */
+};
 
-typedef struct flt_graph {
+struct flt_graph {
     flt_value *values;
     int n_values, cap_values;
     flt_node *nodes;
@@ -70,7 +87,7 @@ typedef struct flt_graph {
      * quantize it once. Values are immutable once produced, so this is safe. */
     int conv_src, conv_out;
     flt_dtype conv_dtype;
-} flt_graph;
+};
 
 void flt_graph_init(flt_graph *g);
 void flt_graph_reset(flt_graph *g); /* forget values and nodes, keep the buffers */
@@ -87,6 +104,11 @@ int flt_graph_node(flt_graph *g, flt_op op, const int *src, int n_src, flt_dtype
                    const int64_t *shape);
 /* A node writing into an existing value (external or a view of one). */
 int flt_graph_node_into(flt_graph *g, flt_op op, const int *src, int n_src, int dst);
+/* A custom op (desc must outlive the graph) writing a new planned value. */
+int flt_graph_custom(flt_graph *g, const flt_op_desc *desc, const void *params, const int *src, int n_src,
+                     flt_dtype dtype, int ndim, const int64_t *shape);
+/* Give the last node a workspace of `bytes` (planned, alive only during that node). */
+int flt_graph_node_scratch(flt_graph *g, size_t bytes);
 void flt_graph_set_output(flt_graph *g, int v);
 flt_node *flt_graph_last_node(flt_graph *g);
 

@@ -34,8 +34,9 @@ flintrt_status flt_graph_plan(flt_graph *g, size_t *arena_bytes, flt_err *e) {
     }
     for (int i = 0; i < nv; i++) last[i] = g->values[i].producer;
     for (int n = 0; n < g->n_nodes; n++) {
-        for (int s = 0; s < FLT_NODE_MAX_SRC; s++) touch(g, last, g->nodes[n].src[s], n);
+        for (int s = 0; s < g->nodes[n].n_src; s++) touch(g, last, g->nodes[n].src[s], n);
         touch(g, last, g->nodes[n].out, n);
+        touch(g, last, g->nodes[n].scratch, n);
     }
     for (int i = 0; i < nv; i++)
         if (g->values[i].output) touch(g, last, i, g->n_nodes);
