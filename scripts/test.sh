@@ -12,9 +12,9 @@ fuzz_seconds=${FLINT_FUZZ_SECONDS:-120}
 shared=${FLINT_SHARED:-$root/../shared}
 
 echo "== release build"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLINT_WERROR=ON -DFLINT_SHARED_DIR="$shared" >/dev/null
-cmake --build build
-ctest --test-dir build --output-on-failure -j"$jobs"
+cmake -S . -B build-test -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLINT_WERROR=ON -DFLINT_SHARED_DIR="$shared" >/dev/null
+cmake --build build-test
+ctest --test-dir build-test --output-on-failure -j"$jobs"
 
 echo "== ASan + UBSan build"
 CC=clang cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLINT_SANITIZE=ON \
