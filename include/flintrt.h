@@ -85,6 +85,8 @@ typedef enum flintrt_status {
     FLINTRT_ERR_BUFFER_TOO_SMALL = 7, /* two-call pattern: *n_out says what is needed */
     FLINTRT_ERR_NOT_FOUND = 8,        /* no such key/tensor/token */
     FLINTRT_ERR_INTERNAL = 9,         /* a bug in Flint: please report */
+    FLINTRT_ERR_SIGNATURE = 10,       /* refused by the signature policy: unsigned, tampered,
+                                         untrusted key or legacy signature (the message says which) */
 } flintrt_status;
 
 /* Static string naming the status ("invalid argument"). Thread-safe. */
@@ -116,6 +118,19 @@ typedef struct flintrt_model_options {
     flintrt_log_fn log;    /* NULL: silent */
     void *log_user;
     int32_t vocab_only;    /* 1: load only the tokenizer (vocab-only GGUF files) */
+    /* -- Trust (appended; see docs/SECURITY.md "Provenance") -- */
+    int32_t compute_digest;   /* 1: SHA-256 of the model file at load (flintrt_model_digest).
+                                 Implied by require_signed (same single read). */
+    int32_t require_signed;   /* 1: refuse the model, BEFORE any parser reads it, unless its
+                                 minisign signature (signature_path, default PATH.minisig)
+                                 verifies with one of trusted_keys. FLINTRT_ERR_SIGNATURE
+                                 says "unsigned", "tampered", "untrusted key" or "legacy". */
+    const char *const *trusted_keys; /* n_trusted_keys entries, each a minisign public key:
+                                 the base64 line ("RWQ...") or the path of a .pub file.
+                                 Borrowed for the duration of the load only. */
+    size_t n_trusted_keys;
+    const char *signature_path; /* NULL: PATH.minisig */
+    int32_t allow_legacy;     /* 1: also accept legacy non-prehashed ("Ed") signatures */
 } flintrt_model_options;
 
 /* Fill defaults. Thread-safe. */
@@ -136,6 +151,89 @@ FLINTRT_API int32_t flintrt_model_n_ctx_train(const flintrt_model *model); /* 0 
 FLINTRT_API flintrt_token flintrt_model_bos(const flintrt_model *model);  /* -1 if none */
 FLINTRT_API flintrt_token flintrt_model_eos(const flintrt_model *model);  /* -1 if none */
 FLINTRT_API uint64_t flintrt_model_n_params(const flintrt_model *model);
+/* Bytes of weight data in the file, and the bytes of weights one decoded token
+ * reads (every matrix once, one embedding row): divide a memory bandwidth by
+ * the latter for the speed limit of generation. 0 if vocab-only. Thread-safe. */
+FLINTRT_API uint64_t flintrt_model_weight_bytes(const flintrt_model *model);
+FLINTRT_API uint64_t flintrt_model_bytes_per_token(const flintrt_model *model);
+
+/* ---- Trust: digests, signatures, sandbox ------------------------------------- */
+/* SHA-256 (digests) and minisign signatures (Ed25519 over BLAKE2b-512) come from
+ * libsodium. In a build without it these calls return FLINTRT_ERR_UNSUPPORTED and
+ * loading without a policy works as ever. docs/SECURITY.md has the details. */
+
+#define FLINTRT_SHA256_BYTES 32
+
+/* Files the model was loaded from (1 for GGUF). Thread-safe. */
+FLINTRT_API size_t flintrt_model_n_files(const flintrt_model *model);
+
+/* SHA-256 of file i of the model, computed at load when compute_digest or
+ * require_signed was set. *name (may be NULL) receives the file's name relative to
+ * the model's folder, borrowed from the model. FLINTRT_ERR_NOT_FOUND if no digest
+ * was computed, INVALID_ARGUMENT if i is out of range. Thread-safe. */
+FLINTRT_API flintrt_status flintrt_model_digest(const flintrt_model *model, size_t i, const char **name,
+                                                uint8_t sha256[FLINTRT_SHA256_BYTES]);
+
+/* Manifest digest of the model's files (see flintrt_manifest_digest), from the
+ * digests computed at load. Same errors as flintrt_model_digest. Thread-safe. */
+FLINTRT_API flintrt_status flintrt_model_manifest_digest(const flintrt_model *model,
+                                                         uint8_t sha256[FLINTRT_SHA256_BYTES]);
+
+/* The trusted comment of the signature the model was verified with, or NULL if no
+ * signature was checked. Borrowed from the model (lives as long as it); the text is
+ * the signer's, authenticated but not interpreted: treat as untrusted for display
+ * (it may hold any byte except NUL, CR, LF). Thread-safe. */
+FLINTRT_API const char *flintrt_model_trusted_comment(const flintrt_model *model);
+
+/* Key id (16 upper-case hex digits, as minisign prints it) of the trusted key that
+ * verified the model, or NULL if none. Borrowed from the model. Thread-safe. */
+FLINTRT_API const char *flintrt_model_signer_key_id(const flintrt_model *model);
+
+/* SHA-256 of a whole file. Thread-safe. */
+FLINTRT_API flintrt_status flintrt_file_sha256(const char *path, uint8_t sha256[FLINTRT_SHA256_BYTES]);
+
+/* One file of a multi-file model: its name relative to the model's folder ('/'
+ * separators; no leading '/', no "." or ".." or empty segments, no '\\', control bytes)
+ * and its path on disk. */
+typedef struct flintrt_manifest_entry {
+    const char *name;
+    const char *path;
+} flintrt_manifest_entry;
+
+/* Manifest digest of n files: SHA-256 of the canonical manifest, which is one line
+ * per file, sorted by name (bytewise), "<sha256 hex, lower case>  <name>\n" -- the
+ * output of `sha256sum` on the files, sorted with LC_ALL=C. Duplicate or malformed
+ * names: INVALID_ARGUMENT. If manifest/cap are given, the manifest text is written
+ * there too (two-call pattern on *n_out, which may be NULL when manifest is NULL).
+ * Thread-safe. */
+FLINTRT_API flintrt_status flintrt_manifest_digest(const flintrt_manifest_entry *entries, size_t n,
+                                                   uint8_t sha256[FLINTRT_SHA256_BYTES], char *manifest,
+                                                   size_t cap, size_t *n_out);
+
+/* Verify a file's minisign signature with the policy fields of opts
+ * (trusted_keys, signature_path, allow_legacy; the others are ignored), without
+ * loading it. On success the trusted comment is copied to comment (NUL-terminated,
+ * two-call pattern on *n_out, which counts without the NUL; comment may be NULL with
+ * cap 0). Failures: FLINTRT_ERR_SIGNATURE (unsigned, tampered, untrusted key,
+ * legacy), FORMAT (malformed signature or key file), IO, UNSUPPORTED (no libsodium).
+ * Thread-safe. */
+FLINTRT_API flintrt_status flintrt_verify_file(const char *path, const flintrt_model_options *opts,
+                                               char *comment, size_t cap, size_t *n_out);
+
+enum {
+    FLINTRT_SANDBOX_NO_NETWORK = 1, /* socket(), socketpair() fail with EPERM */
+    FLINTRT_SANDBOX_NO_EXEC = 2,    /* execve(), execveat() fail with EPERM */
+    FLINTRT_SANDBOX_NO_WRITE = 4,   /* opening files for writing or creating, and renaming,
+                                       linking, unlinking, truncating, mkdir: EPERM */
+    FLINTRT_SANDBOX_ALL = 7,
+};
+
+/* Linux: install a seccomp filter on the calling process (every thread) so that the
+ * calls named by flags fail with EPERM from now on; it cannot be lifted. Call it once
+ * the model is loaded (loading reads files, which stays allowed; writing to already
+ * open descriptors such as stdout also stays allowed). Other systems:
+ * FLINTRT_ERR_UNSUPPORTED. Not thread-safe with respect to threads being created. */
+FLINTRT_API flintrt_status flintrt_sandbox_enter(uint32_t flags);
 
 /* ---- Tokenizer (model-level, thread-safe) ------------------------------------ */
 
@@ -278,6 +376,126 @@ typedef struct flintrt_generate_stats {
 FLINTRT_API flintrt_status flintrt_generate(flintrt_session *session, const char *prompt,
                                             const flintrt_generate_params *params,
                                             flintrt_generate_stats *stats);
+
+/* ---- Graph models (ONNX) -----------------------------------------------------
+ *
+ * A second kind of model: a computation graph (ONNX) with named, typed tensor
+ * inputs and outputs, for vision, audio and encoder models. Same split as the
+ * language models: the flintrt_graph_model is immutable and shareable between
+ * threads (weights stay mapped read-only); a flintrt_graph_session holds one
+ * user's inputs, scratch memory and outputs.
+ *
+ *     flintrt_graph_model *m;
+ *     flintrt_graph_model_load("model.onnx", NULL, &m);
+ *     flintrt_graph_session *s;
+ *     flintrt_graph_session_create(m, NULL, &s);
+ *     int64_t dims[4] = {1, 3, 224, 224};
+ *     flintrt_graph_session_set_input(s, 0, FLINTRT_DTYPE_FLOAT32, 4, dims, pixels, sizeof pixels);
+ *     flintrt_graph_session_run(s);
+ *     flintrt_tensor_view out;
+ *     out.size = sizeof out;
+ *     flintrt_graph_session_output(s, 0, &out);   // out.data: borrowed until the next run
+ *     flintrt_graph_session_free(s);
+ *     flintrt_graph_model_free(m);
+ *
+ * flintrt_model_load on an .onnx file fails with FLINTRT_ERR_UNSUPPORTED and a
+ * message naming flintrt_graph_model_load. */
+
+/* Element types. Values are ONNX's TensorProto numbers (pinned; only appended). */
+typedef enum flintrt_dtype {
+    FLINTRT_DTYPE_FLOAT32 = 1,
+    FLINTRT_DTYPE_UINT8 = 2,
+    FLINTRT_DTYPE_INT8 = 3,
+    FLINTRT_DTYPE_UINT16 = 4,
+    FLINTRT_DTYPE_INT16 = 5,
+    FLINTRT_DTYPE_INT32 = 6,
+    FLINTRT_DTYPE_INT64 = 7,
+    FLINTRT_DTYPE_BOOL = 9,      /* one byte, 0 or 1 */
+    FLINTRT_DTYPE_FLOAT16 = 10,
+    FLINTRT_DTYPE_FLOAT64 = 11,
+    FLINTRT_DTYPE_UINT32 = 12,
+    FLINTRT_DTYPE_UINT64 = 13,
+    FLINTRT_DTYPE_BFLOAT16 = 16,
+} flintrt_dtype;
+
+#define FLINTRT_MAX_DIMS 8
+
+typedef struct flintrt_graph_model flintrt_graph_model;
+typedef struct flintrt_graph_session flintrt_graph_session;
+
+/* A declared input or output. Strings borrow from the model. */
+typedef struct flintrt_tensor_info {
+    size_t size;                 /* caller sets sizeof(flintrt_tensor_info) */
+    const char *name;
+    int32_t dtype;               /* a flintrt_dtype, or 0 if the model does not say */
+    int32_t ndim;                /* -1: rank unknown */
+    int64_t dims[FLINTRT_MAX_DIMS];         /* -1: symbolic or unknown */
+    const char *dim_names[FLINTRT_MAX_DIMS];/* the symbolic name ("batch") or NULL */
+} flintrt_tensor_info;
+
+/* A computed tensor. data borrows from the session until its next run or free. */
+typedef struct flintrt_tensor_view {
+    size_t size;                 /* caller sets sizeof(flintrt_tensor_view) */
+    int32_t dtype;
+    int32_t ndim;                /* 0: a scalar */
+    int64_t dims[FLINTRT_MAX_DIMS];
+    const void *data;            /* little-endian elements, row-major */
+    size_t nbytes;
+} flintrt_tensor_view;
+
+/* Load an ONNX model (external data only from inside the model's folder).
+ * opts may be NULL (its log callback is used; vocab_only is ignored). On
+ * success *out owns the model; release with flintrt_graph_model_free.
+ * Thread-safe. */
+FLINTRT_API flintrt_status flintrt_graph_model_load(const char *path, const flintrt_model_options *opts,
+                                                    flintrt_graph_model **out);
+/* No session made from it may still exist. NULL is a no-op. */
+FLINTRT_API void flintrt_graph_model_free(flintrt_graph_model *model);
+
+/* Inputs the caller binds (graph inputs without an initializer) and outputs.
+ * Thread-safe. */
+FLINTRT_API int32_t flintrt_graph_model_n_inputs(const flintrt_graph_model *model);
+FLINTRT_API int32_t flintrt_graph_model_n_outputs(const flintrt_graph_model *model);
+/* Index of the input or output called name, or -1. Thread-safe. */
+FLINTRT_API int32_t flintrt_graph_model_find_input(const flintrt_graph_model *model, const char *name);
+FLINTRT_API int32_t flintrt_graph_model_find_output(const flintrt_graph_model *model, const char *name);
+/* Declared type and shape (info->size must be set). Thread-safe. */
+FLINTRT_API flintrt_status flintrt_graph_model_input(const flintrt_graph_model *model, int32_t index,
+                                                     flintrt_tensor_info *info);
+FLINTRT_API flintrt_status flintrt_graph_model_output(const flintrt_graph_model *model, int32_t index,
+                                                      flintrt_tensor_info *info);
+
+typedef struct flintrt_graph_session_options {
+    size_t size;       /* sizeof(flintrt_graph_session_options); set by _init */
+    int32_t n_threads; /* worker threads; 0: one per core. Results never depend on it. */
+} flintrt_graph_session_options;
+
+FLINTRT_API void flintrt_graph_session_options_init(flintrt_graph_session_options *opts);
+
+/* Create a session. opts may be NULL. The model must outlive the session.
+ * Thread-safe with respect to the model. */
+FLINTRT_API flintrt_status flintrt_graph_session_create(const flintrt_graph_model *model,
+                                                        const flintrt_graph_session_options *opts,
+                                                        flintrt_graph_session **out);
+/* NULL is a no-op. */
+FLINTRT_API void flintrt_graph_session_free(flintrt_graph_session *session);
+
+/* Bind input `index` to caller memory: ndim dims (0..FLINTRT_MAX_DIMS; each
+ * >= 0, matching the declared fixed dims), nbytes exactly the tensor's size,
+ * data aligned to its element size. Borrowed, not copied: it must stay valid
+ * and unchanged until flintrt_graph_session_run returns. Not thread-safe for
+ * one session. */
+FLINTRT_API flintrt_status flintrt_graph_session_set_input(flintrt_graph_session *session, int32_t index,
+                                                           flintrt_dtype dtype, int32_t ndim, const int64_t *dims,
+                                                           const void *data, size_t nbytes);
+/* Run the graph on the bound inputs. Every input must be bound. Symbolic
+ * dimensions take the bound sizes; data-dependent shapes and control flow are
+ * resolved while running. Not thread-safe for one session. */
+FLINTRT_API flintrt_status flintrt_graph_session_run(flintrt_graph_session *session);
+/* Output `index` of the last successful run (out->size must be set); its data
+ * is borrowed until the next run or free. FLINTRT_ERR_NOT_FOUND before a run. */
+FLINTRT_API flintrt_status flintrt_graph_session_output(const flintrt_graph_session *session, int32_t index,
+                                                        flintrt_tensor_view *out);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,11 @@ static void test_traits(void) {
         { FLT_I64, "I64", 1, 8, 27, FLT_I64, false },   { FLT_U8, "U8", 1, 1, UINT32_MAX, FLT_U8, false },
         { FLT_F64, "F64", 1, 8, 28, FLT_F64, false },
         { FLT_Q6_K, "Q6_K", 256, 210, 14, FLT_Q8_K, true }, { FLT_Q8_K, "Q8_K", 256, 292, 15, FLT_Q8_K, true },
+        { FLT_Q2_K, "Q2_K", 256, 84, 10, FLT_Q8_K, true },  { FLT_Q3_K, "Q3_K", 256, 110, 11, FLT_Q8_K, true },
+        { FLT_Q4_K, "Q4_K", 256, 144, 12, FLT_Q8_K, true }, { FLT_Q5_K, "Q5_K", 256, 176, 13, FLT_Q8_K, true },
+        { FLT_Q4_1, "Q4_1", 32, 20, 3, FLT_Q8_1, true },    { FLT_Q5_0, "Q5_0", 32, 22, 6, FLT_Q8_0, true },
+        { FLT_Q5_1, "Q5_1", 32, 24, 7, FLT_Q8_1, true },    { FLT_Q8_1, "Q8_1", 32, 36, 9, FLT_Q8_1, true },
+        { FLT_IQ4_NL, "IQ4_NL", 32, 18, 20, FLT_Q8_0, true }, { FLT_IQ4_XS, "IQ4_XS", 256, 136, 23, FLT_Q8_K, true },
         { FLT_BOOL, "BOOL", 1, 1, UINT32_MAX, FLT_BOOL, false }, { FLT_U16, "U16", 1, 2, UINT32_MAX, FLT_U16, false },
         { FLT_U32, "U32", 1, 4, UINT32_MAX, FLT_U32, false },   { FLT_U64, "U64", 1, 8, UINT32_MAX, FLT_U64, false },
     };
@@ -52,7 +57,7 @@ static void test_traits(void) {
     CHECK(flt_dtype_info(FLT_DTYPE_COUNT) == NULL);
     CHECK(flt_dtype_info((flt_dtype)-1) == NULL);
     flt_dtype t;
-    CHECK(!flt_dtype_from_ggml(3, &t));          /* Q4_1: not (yet) in Flint */
+    CHECK(!flt_dtype_from_ggml(19, &t));         /* IQ1_S: not (yet) in Flint */
     CHECK(!flt_dtype_from_ggml(4, &t));          /* removed Q4_2 */
     CHECK(!flt_dtype_from_ggml(UINT32_MAX, &t)); /* the "none" marker is not an id */
     CHECK(!flt_dtype_from_ggml(1000, &t));

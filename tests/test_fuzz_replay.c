@@ -17,10 +17,20 @@
 #define FLT_FUZZ_NO_MAIN
 #include "../fuzz/fuzz_gguf.c"
 #include "../fuzz/fuzz_tokenizer.c"
+#include "../fuzz/fuzz_onnx.c"
+#include "../fuzz/fuzz_npy.c"
+#include "../fuzz/fuzz_kldbase.c"
+#include "../fuzz/fuzz_minisig.c"
+#include "../fuzz/fuzz_minikey.c"
 
 #define FLT_FUZZ_TARGETS(X) \
     X(gguf) \
-    X(tokenizer)
+    X(tokenizer) \
+    X(onnx) \
+    X(npy) \
+    X(kldbase) \
+    X(minisig) \
+    X(minikey)
 
 #include <dirent.h>
 #include <stdio.h>

@@ -47,12 +47,22 @@ static void make_weights(uint64_t *s, flt_dtype t, int64_t n, void *w, bool raw)
         flt_dtype_row_bytes(t, n, &bytes);
         unsigned char *p = w;
         for (size_t i = 0; i < bytes; i++) p[i] = (unsigned char)rng_next(s);
-        /* Q6_K keeps d last; the other blocks first */
-        const size_t d_at = t == FLT_Q6_K ? offsetof(flt_block_q6_k, d) : 0;
+        /* f16 scales: Q6_K keeps d last, Q2_K d and dmin last, Q3_K d
+         * last, Q4_K/Q5_K d and dmin first; the other blocks d first */
+        size_t d_at = 0, dmin_at = SIZE_MAX;
+        if (t == FLT_Q6_K) d_at = offsetof(flt_block_q6_k, d);
+        if (t == FLT_Q3_K) d_at = offsetof(flt_block_q3_k, d);
+        if (t == FLT_Q2_K) { d_at = offsetof(flt_block_q2_k, d); dmin_at = offsetof(flt_block_q2_k, dmin); }
+        if (t == FLT_Q4_K || t == FLT_Q5_K) dmin_at = 2;
+        if (t == FLT_Q4_1 || t == FLT_Q5_1) dmin_at = offsetof(flt_block_q4_1, m);   /* the offset m */
         for (int64_t b = 0; b < n / tr->block_size; b++) {
-            uint16_t d = (uint16_t)(0x2000 + rng_next(s) % 0x1c00);   /* 2^-7 .. 1, either sign */
-            if (rng_next(s) & 1) d |= 0x8000;
-            memcpy(p + b * tr->block_bytes + d_at, &d, 2);
+            for (int k = 0; k < 2; k++) {
+                const size_t at = k ? dmin_at : d_at;
+                if (at == SIZE_MAX) continue;
+                uint16_t d = (uint16_t)(0x2000 + rng_next(s) % 0x1c00);   /* 2^-7 .. 1, either sign */
+                if (rng_next(s) & 1) d |= 0x8000;
+                memcpy(p + b * tr->block_bytes + at, &d, 2);
+            }
         }
         return;
     }
@@ -83,9 +93,13 @@ static void dot_double(flt_dtype t, int64_t n, const void *w, const void *a, dou
 
 static bool same_bits(float x, float y) { return memcmp(&x, &y, sizeof x) == 0; }
 
-static const flt_dtype dot_types[] = { FLT_F32, FLT_F16, FLT_BF16, FLT_Q8_0, FLT_Q4_0, FLT_Q6_K };
+static const flt_dtype dot_types[] = { FLT_F32, FLT_F16, FLT_BF16, FLT_Q8_0, FLT_Q4_0, FLT_Q6_K,
+                                        FLT_Q2_K, FLT_Q3_K, FLT_Q4_K, FLT_Q5_K,
+                                        FLT_Q4_1, FLT_Q5_0, FLT_Q5_1, FLT_IQ4_NL, FLT_IQ4_XS };
 /* every type with conversions in every set: the dot types and the activation-only ones */
-static const flt_dtype conv_types[] = { FLT_F32, FLT_F16, FLT_BF16, FLT_Q8_0, FLT_Q4_0, FLT_Q6_K, FLT_Q8_K };
+static const flt_dtype conv_types[] = { FLT_F32, FLT_F16, FLT_BF16, FLT_Q8_0, FLT_Q4_0, FLT_Q6_K, FLT_Q8_K,
+                                         FLT_Q2_K, FLT_Q3_K, FLT_Q4_K, FLT_Q5_K,
+                                         FLT_Q4_1, FLT_Q5_0, FLT_Q5_1, FLT_Q8_1, FLT_IQ4_NL, FLT_IQ4_XS };
 
 /* Q8_K is the one block with a float in it: 4-byte alignment, where the
  * others need 2 (f16 fields) or 4 (F32). */
@@ -122,6 +136,33 @@ static void test_registry(void) {
     fprintf(stderr, " (default %s)\n", def->name);
 }
 
+/* Weights with an offset m (Q4_1, Q5_1) against Q8_1 activations: every set
+ * applies m through the activations' rounded s = f16(d * sum q) (kernels_legacy.h),
+ * so the dot may differ from the dequantized one by sum_b |m_b| * |s_b - d_b
+ * sum q_b|: returned as *slack. The float sums then round relative to the
+ * two partial terms, q*d*a and m*s, which can exceed sum|w*a| (when q*d and m
+ * cancel): *mag is raised to cover them. */
+static void q8_1_offset_terms(flt_dtype t, int64_t n, const void *w, const void *a, double *slack, double *mag) {
+    static float wf[MAXN], af[MAXN];
+    const flt_dtype_traits *tr = flt_dtype_info(t);
+    tr->to_f32(w, wf, n);
+    flt_q8_1_to_f32_ref(a, af, n);
+    const flt_block_q8_1 *ab = a;
+    double sl = 0, split = 0;
+    for (int64_t b = 0; b < n / 32; b++) {
+        uint16_t mh;
+        memcpy(&mh, (const unsigned char *)w + b * tr->block_bytes + offsetof(flt_block_q4_1, m), 2);
+        const double m = flt_f16_to_f32(mh), d = flt_f16_to_f32(ab[b].d), s = flt_f16_to_f32(ab[b].s);
+        int sum = 0;
+        for (int j = 0; j < 32; j++) sum += ab[b].qs[j];
+        sl += fabs(m) * fabs(s - d * sum);
+        split += fabs(m * s);
+        for (int j = 0; j < 32; j++) split += fabs(((double)wf[32 * b + j] - m) * af[32 * b + j]);
+    }
+    *slack = sl;
+    if (split > *mag) *mag = split;
+}
+
 /* One (set, dtype, n) case: against the oracle, against double, determinism. */
 static int check_dot(const flt_kernels *ks, flt_dtype t, int64_t n, const void *w, const void *a) {
     const flt_dtype_traits *tr = flt_dtype_info(t);
@@ -131,9 +172,11 @@ static int check_dot(const flt_kernels *ks, flt_dtype t, int64_t n, const void *
     flt_kernels_scalar()->vec_dot[t](n, w, a, &ref);
     double exact, mag;
     dot_double(t, n, w, a, &exact, &mag);
+    double slack = 0;
+    if (tr->dot_type == FLT_Q8_1) q8_1_offset_terms(t, n, w, a, &slack, &mag);
     /* both float results are within ~(terms + a few) roundings of eps*sum|w*a| */
     const double terms = (double)(n / tr->block_size) + 4;
-    const double tol = 2.0 * terms * FLT_EPSILON * mag + 1e-30;
+    const double tol = 2.0 * terms * FLT_EPSILON * mag + slack + 1e-30;
     int bad = 0;
     if (!same_bits(got, again)) bad++;
     if (fabs((double)got - ref) > tol) bad++;
@@ -189,14 +232,27 @@ static void test_vec_dot(void) {
                 for (int rep = 0; rep < 4; rep++) {
                     make_weights(&seed, t, n, w, rep == 3);
                     make_acts(&seed, tr->dot_type, n, a);
-                    if (t == FLT_Q4_0 && rep == 3) {
+                    if ((t == FLT_Q4_0 || t == FLT_Q5_0 || t == FLT_IQ4_NL) && rep == 3) {
                         /* foreign activations: every int8 incl. -128 (the
-                         * Q4_0 kernels must not saturate on it) */
+                         * Q4_0/Q5_0/IQ4_NL kernels must not saturate on it) */
                         flt_block_q8_0 *ab = (flt_block_q8_0 *)a;
                         for (int64_t b = 0; b < n / 32; b++)
                             for (int j = 0; j < 32; j++) ab[b].qs[j] = (int8_t)(rng_next(&seed) & 0xff);
                     }
-                    if (t == FLT_Q6_K && rep >= 2) {
+                    if (tr->dot_type == FLT_Q8_1 && rep >= 2) {
+                        /* every int8 incl. -128, s = f16(d * sum q) recomputed
+                         * so it stays what a quantizer would write */
+                        flt_block_q8_1 *ab = (flt_block_q8_1 *)a;
+                        for (int64_t b = 0; b < n / 32; b++) {
+                            int sum = 0;
+                            for (int j = 0; j < 32; j++) {
+                                ab[b].qs[j] = rep == 2 && j < 8 ? -128 : (int8_t)(rng_next(&seed) & 0xff);
+                                sum += ab[b].qs[j];
+                            }
+                            ab[b].s = flt_f32_to_f16((float)sum * flt_f16_to_f32(ab[b].d));
+                        }
+                    }
+                    if (tr->dot_type == FLT_Q8_K && rep >= 2) {
                         /* every int8 incl. -128 (no saturation allowed), with
                          * bsums kept consistent as the Q8_K contract says;
                          * rep 3 also has raw weights: any q, any int8 scale */

@@ -1,7 +1,8 @@
 /* End-to-end checks against llama.cpp's reference outputs in ../shared/reference:
  * - stories260K (a real model): the 64-token greedy continuation of each prompt
  *   is identical;
- * - tiny-llama F32/F16/BF16/Q8_0/Q4_0: teacher-forced logits at every one of the
+ * - tiny-llama F32/F16/BF16/Q8_0/Q4_0, the K-quant files (Q2_K, Q3_K_M,
+ *   Q4_K_S, Q4_K_M, Q5_K_M, Q6_K) and Q4_1/Q5_0/Q5_1/IQ4_NL/IQ4_XS: teacher-forced logits at every one of the
  *   64 positions of each prompt lie within the tolerances of reference/README.md;
  * - the logits are bit-identical with 1 and 2 threads. */
 #include <math.h>
@@ -202,6 +203,19 @@ int main(void) {
     check_model("tiny-llama-BF16", 0.15, 0.05);
     check_model("tiny-llama-Q8_0", 0.5, 0.15);
     check_model("tiny-llama-Q4_0", 0.5, 0.15);
+    check_model("tiny-llama-Q2_K", 0.5, 0.15);
+    check_model("tiny-llama-Q3_K_M", 0.5, 0.15);
+    check_model("tiny-llama-Q4_K_S", 0.5, 0.15);
+    check_model("tiny-llama-Q4_K_M", 0.5, 0.15);
+    check_model("tiny-llama-Q5_K_M", 0.5, 0.15);
+    check_model("tiny-llama-Q6_K", 0.5, 0.15);
+    /* Q4_1/Q5_0/Q5_1 files keep output.weight in Q6_K; the IQ4 files also
+     * hold Q5_K tensors (attn_v) */
+    check_model("tiny-llama-Q4_1", 0.5, 0.15);
+    check_model("tiny-llama-Q5_0", 0.5, 0.15);
+    check_model("tiny-llama-Q5_1", 0.5, 0.15);
+    check_model("tiny-llama-IQ4_NL", 0.5, 0.15);
+    check_model("tiny-llama-IQ4_XS", 0.5, 0.15);
     check_cli_eval("tiny-llama-F16", 1);
     check_cli_eval("tiny-llama-Q8_0", 2);
     return flt_test_finish();

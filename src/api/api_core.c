@@ -23,6 +23,7 @@ FLINTRT_API const char *flintrt_status_string(flintrt_status status) {
     case FLINTRT_ERR_BUFFER_TOO_SMALL: return "buffer too small";
     case FLINTRT_ERR_NOT_FOUND: return "not found";
     case FLINTRT_ERR_INTERNAL: return "internal error";
+    case FLINTRT_ERR_SIGNATURE: return "signature refused";
     }
     return "unknown status";
 }

@@ -10,6 +10,8 @@
 #include "llm/llama.h"
 #include "llm/sampler.h"
 #include "text/vocab.h"
+#include "formats/mmap.h"
+#include "trust/policy.h"
 
 struct flintrt_model {
     flt_gguf *gguf;
@@ -17,7 +19,21 @@ struct flintrt_model {
     flt_llama *llama; /* NULL for vocab-only loads */
     flintrt_log_fn log;
     void *log_user;
+    flt_mapped_file map;  /* with a trust policy: the bytes that were verified and then parsed */
+    char *file_name;      /* the file's name in its folder (manifest name) */
+    flt_trust_result trust;
 };
+
+/* Test hooks for flt_model_load_ex (tests link the static library): on_parse runs
+ * just before the first parser (GGUF) receives the file's bytes. */
+typedef struct flt_load_hooks {
+    void (*on_parse)(void *user);
+    void *user;
+} flt_load_hooks;
+
+/* flintrt_model_load with optional hooks (NULL: none). */
+flintrt_status flt_model_load_ex(const char *path, const flintrt_model_options *opts,
+                                 const flt_load_hooks *hooks, flintrt_model **out);
 
 struct flintrt_session {
     const flintrt_model *model;

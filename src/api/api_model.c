@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "trust/digest.h"
 
 FLINTRT_API void flintrt_model_options_init(flintrt_model_options *opts) {
     if (!opts) return;
@@ -12,6 +13,11 @@ FLINTRT_API void flintrt_model_options_init(flintrt_model_options *opts) {
 
 FLINTRT_API flintrt_status flintrt_model_load(const char *path, const flintrt_model_options *opts,
                                               flintrt_model **out) {
+    return flt_model_load_ex(path, opts, NULL, out);
+}
+
+flintrt_status flt_model_load_ex(const char *path, const flintrt_model_options *opts,
+                                 const flt_load_hooks *hooks, flintrt_model **out) {
     if (!path || !out) return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "model_load: path and out are required");
     *out = NULL;
     flintrt_model_options o;
@@ -21,13 +27,36 @@ FLINTRT_API flintrt_status flintrt_model_load(const char *path, const flintrt_mo
             return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "model options: size not set (call flintrt_model_options_init)");
         memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
     }
+    size_t plen = strlen(path);
+    if (plen >= 5 && !strcmp(path + plen - 5, ".onnx"))
+        return flt_api_fail(FLINTRT_ERR_UNSUPPORTED, "%s: ONNX models load with flintrt_graph_model_load", path);
     flintrt_model *m = calloc(1, sizeof *m);
     if (!m) return flt_api_fail(FLINTRT_ERR_OUT_OF_MEMORY, "model");
     m->log = o.log;
     m->log_user = o.log_user;
     flt_err e;
     flt_err_clear(&e);
-    if (flt_gguf_open(path, &m->gguf, &e)) goto fail;
+    const char *slash = strrchr(path, '/');
+    m->file_name = strdup(slash ? slash + 1 : path);
+    if (!m->file_name) {
+        flt_fail(&e, FLINTRT_ERR_OUT_OF_MEMORY, "model");
+        goto fail;
+    }
+    flt_trust_policy policy;
+    flt_trust_policy_from_options(opts, &policy);
+    if (policy.require_signed || policy.compute_digest) {
+        /* One mapping: hashed (and verified) first, then the same bytes go to the parser. */
+        if (flt_map_file(path, &m->map, &e)) goto fail;
+        if (flt_trust_check(path, m->map.data, m->map.size, &policy, &m->trust, &e)) goto fail;
+        if (m->trust.verified)
+            flt_api_log(m, FLINTRT_LOG_INFO, "%s: signature by trusted key %s verified (trusted comment: "
+                        "flintrt_model_trusted_comment)", path, m->trust.key_id);
+        if (hooks && hooks->on_parse) hooks->on_parse(hooks->user);
+        if (flt_gguf_open_memory(m->map.data, m->map.size, &m->gguf, &e)) goto fail;
+    } else {
+        if (hooks && hooks->on_parse) hooks->on_parse(hooks->user);
+        if (flt_gguf_open(path, &m->gguf, &e)) goto fail;
+    }
     if (flt_vocab_load_gguf(m->gguf, &m->vocab, &e)) { flt_err_prefix(&e, "tokenizer"); goto fail; }
     if (!o.vocab_only) {
         if (flt_llama_load(m->gguf, &m->llama, &e)) goto fail;
@@ -53,7 +82,47 @@ FLINTRT_API void flintrt_model_free(flintrt_model *model) {
     flt_llama_free(model->llama);
     flt_vocab_free(model->vocab);
     flt_gguf_close(model->gguf);
+    flt_unmap_file(&model->map);
+    flt_trust_result_free(&model->trust);
+    free(model->file_name);
     free(model);
+}
+
+FLINTRT_API size_t flintrt_model_n_files(const flintrt_model *model) { return model ? 1 : 0; }
+
+FLINTRT_API flintrt_status flintrt_model_digest(const flintrt_model *model, size_t i, const char **name,
+                                                uint8_t sha256[FLINTRT_SHA256_BYTES]) {
+    if (!model || !sha256) return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "model_digest: model and sha256 are required");
+    if (i >= flintrt_model_n_files(model))
+        return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "model_digest: file %zu of %zu", i, flintrt_model_n_files(model));
+    if (!model->trust.has_digest)
+        return flt_api_fail(FLINTRT_ERR_NOT_FOUND, "model_digest: not computed (set compute_digest when loading)");
+    if (name) *name = model->file_name;
+    memcpy(sha256, model->trust.sha256, FLINTRT_SHA256_BYTES);
+    return FLINTRT_OK;
+}
+
+FLINTRT_API flintrt_status flintrt_model_manifest_digest(const flintrt_model *model,
+                                                         uint8_t sha256[FLINTRT_SHA256_BYTES]) {
+    flt_manifest_item item;
+    flintrt_status st = flintrt_model_digest(model, 0, &item.name, item.sha256);
+    if (st) return st;
+    flt_err e;
+    flt_err_clear(&e);
+    char *text;
+    size_t len;
+    st = flt_manifest_build(&item, 1, &text, &len, sha256, &e);
+    if (st) return flt_api_report(&e);
+    free(text);
+    return FLINTRT_OK;
+}
+
+FLINTRT_API const char *flintrt_model_trusted_comment(const flintrt_model *model) {
+    return model && model->trust.verified ? model->trust.trusted_comment : NULL;
+}
+
+FLINTRT_API const char *flintrt_model_signer_key_id(const flintrt_model *model) {
+    return model && model->trust.verified ? model->trust.key_id : NULL;
 }
 
 FLINTRT_API const char *flintrt_model_arch(const flintrt_model *model) {
@@ -73,6 +142,13 @@ FLINTRT_API flintrt_token flintrt_model_eos(const flintrt_model *model) {
 }
 FLINTRT_API uint64_t flintrt_model_n_params(const flintrt_model *model) {
     return model && model->llama ? model->llama->n_params : 0;
+}
+
+FLINTRT_API uint64_t flintrt_model_weight_bytes(const flintrt_model *model) {
+    return model && model->llama ? model->llama->weight_bytes : 0;
+}
+FLINTRT_API uint64_t flintrt_model_bytes_per_token(const flintrt_model *model) {
+    return model && model->llama ? model->llama->bytes_per_token : 0;
 }
 
 FLINTRT_API flintrt_status flintrt_tokenize(const flintrt_model *model, const char *text, size_t len,

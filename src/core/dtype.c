@@ -179,9 +179,30 @@ static const flt_dtype_traits flt_dtype_table[FLT_DTYPE_COUNT] = {
     [FLT_U64]  = { "U64",  1, 8, false, FLT_NO_GGML, u64_to_f32, NULL, FLT_U64 },
     [FLT_Q6_K] = { "Q6_K", FLT_QK_K, sizeof(flt_block_q6_k), true, 14,
                    flt_q6_k_to_f32_ref, flt_q6_k_from_f32_ref, FLT_Q8_K },
+    [FLT_Q2_K] = { "Q2_K", FLT_QK_K, sizeof(flt_block_q2_k), true, 10,
+                   flt_q2_k_to_f32_ref, flt_q2_k_from_f32_ref, FLT_Q8_K },
+    [FLT_Q3_K] = { "Q3_K", FLT_QK_K, sizeof(flt_block_q3_k), true, 11,
+                   flt_q3_k_to_f32_ref, flt_q3_k_from_f32_ref, FLT_Q8_K },
+    [FLT_Q4_K] = { "Q4_K", FLT_QK_K, sizeof(flt_block_q4_k), true, 12,
+                   flt_q4_k_to_f32_ref, flt_q4_k_from_f32_ref, FLT_Q8_K },
+    [FLT_Q5_K] = { "Q5_K", FLT_QK_K, sizeof(flt_block_q5_k), true, 13,
+                   flt_q5_k_to_f32_ref, flt_q5_k_from_f32_ref, FLT_Q8_K },
     /* an activation format: its dot_type names itself (no kernel has Q8_K weights) */
     [FLT_Q8_K] = { "Q8_K", FLT_QK_K, sizeof(flt_block_q8_k), true, 15,
                    flt_q8_k_to_f32_ref, flt_q8_k_from_f32_ref, FLT_Q8_K },
+    [FLT_Q4_1] = { "Q4_1", FLT_QK4_1, sizeof(flt_block_q4_1), true, 3,
+                   flt_q4_1_to_f32_ref, flt_q4_1_from_f32_ref, FLT_Q8_1 },
+    [FLT_Q5_0] = { "Q5_0", FLT_QK5_0, sizeof(flt_block_q5_0), true, 6,
+                   flt_q5_0_to_f32_ref, flt_q5_0_from_f32_ref, FLT_Q8_0 },
+    [FLT_Q5_1] = { "Q5_1", FLT_QK5_1, sizeof(flt_block_q5_1), true, 7,
+                   flt_q5_1_to_f32_ref, flt_q5_1_from_f32_ref, FLT_Q8_1 },
+    /* an activation format, like Q8_K */
+    [FLT_Q8_1] = { "Q8_1", FLT_QK8_1, sizeof(flt_block_q8_1), true, 9,
+                   flt_q8_1_to_f32_ref, flt_q8_1_from_f32_ref, FLT_Q8_1 },
+    [FLT_IQ4_NL] = { "IQ4_NL", FLT_QK4_NL, sizeof(flt_block_iq4_nl), true, 20,
+                     flt_iq4_nl_to_f32_ref, flt_iq4_nl_from_f32_ref, FLT_Q8_0 },
+    [FLT_IQ4_XS] = { "IQ4_XS", FLT_QK_K, sizeof(flt_block_iq4_xs), true, 23,
+                     flt_iq4_xs_to_f32_ref, flt_iq4_xs_from_f32_ref, FLT_Q8_K },
 };
 
 const flt_dtype_traits *flt_dtype_info(flt_dtype t) {

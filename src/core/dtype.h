@@ -68,6 +68,35 @@ void flt_q6_k_to_f32_ref(const void *src, float *dst, int64_t n);
 void flt_q6_k_from_f32_ref(const float *src, void *dst, int64_t n);
 void flt_q8_k_to_f32_ref(const void *src, float *dst, int64_t n);
 void flt_q8_k_from_f32_ref(const float *src, void *dst, int64_t n);
+/* Q2_K..Q5_K (dtype_k2.c): from_f32 is ggml's quantize_row_qN_K_ref, which
+ * is what llama-quantize writes without an importance matrix. */
+void flt_q2_k_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_q2_k_from_f32_ref(const float *src, void *dst, int64_t n);
+void flt_q3_k_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_q3_k_from_f32_ref(const float *src, void *dst, int64_t n);
+void flt_q4_k_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_q4_k_from_f32_ref(const float *src, void *dst, int64_t n);
+void flt_q5_k_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_q5_k_from_f32_ref(const float *src, void *dst, int64_t n);
+/* Q4_1, Q5_0, Q5_1, Q8_1 (dtype_legacy.c): from_f32 is ggml's
+ * quantize_row_<type>_ref, which is also what llama-quantize writes for them
+ * without an importance matrix. */
+void flt_q4_1_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_q4_1_from_f32_ref(const float *src, void *dst, int64_t n);
+void flt_q5_0_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_q5_0_from_f32_ref(const float *src, void *dst, int64_t n);
+void flt_q5_1_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_q5_1_from_f32_ref(const float *src, void *dst, int64_t n);
+void flt_q8_1_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_q8_1_from_f32_ref(const float *src, void *dst, int64_t n);
+/* IQ4_NL, IQ4_XS (dtype_iq4.c): from_f32 is what llama-quantize writes
+ * without an importance matrix (ggml's quantize_iq4_nl / quantize_iq4_xs with
+ * no weights, which for IQ4_NL is NOT quantize_row_iq4_nl_ref: that one skips
+ * the scale search). */
+void flt_iq4_nl_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_iq4_nl_from_f32_ref(const float *src, void *dst, int64_t n);
+void flt_iq4_xs_to_f32_ref(const void *src, float *dst, int64_t n);
+void flt_iq4_xs_from_f32_ref(const float *src, void *dst, int64_t n);
 
 /* ---- Scalar half-precision conversions ----------------------------------
  * Both directions round to nearest, ties to even, handle subnormals, and

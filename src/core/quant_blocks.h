@@ -91,6 +91,73 @@ typedef struct flt_block_q8_k {
     int16_t bsums[FLT_QK_K / 16];
 } flt_block_q8_k;
 
+/* ---- Q4_1, Q5_0, Q5_1, Q8_1 (32 elements; dtype_legacy.c) ----------------
+ * As in Q4_0, byte j of qs holds element j in its low nibble and element
+ * j+16 in its high nibble. The Q5 types keep each element's fifth bit in qh,
+ * read as one little-endian uint32: bit j belongs to element j. */
+#define FLT_QK4_1 32
+#define FLT_QK5_0 32
+#define FLT_QK5_1 32
+#define FLT_QK8_1 32
+
+/* value = nibble * d + m */
+typedef struct flt_block_q4_1 {
+    uint16_t d;              /* scale, IEEE binary16 bits */
+    uint16_t m;              /* minimum (offset), binary16 */
+    uint8_t qs[FLT_QK4_1 / 2];
+} flt_block_q4_1;
+
+/* value = (q - 16) * d, q = nibble | fifth bit << 4 */
+typedef struct flt_block_q5_0 {
+    uint16_t d;
+    uint8_t qh[4];
+    uint8_t qs[FLT_QK5_0 / 2];
+} flt_block_q5_0;
+
+/* value = q * d + m, q = nibble | fifth bit << 4 */
+typedef struct flt_block_q5_1 {
+    uint16_t d;
+    uint16_t m;
+    uint8_t qh[4];
+    uint8_t qs[FLT_QK5_1 / 2];
+} flt_block_q5_1;
+
+/* The activation side of Q4_1/Q5_1 dot products: value = qs[i] * d, and s =
+ * binary16(d * sum(qs)), which lets a kernel apply the weights' offset m
+ * once per block (m * s) instead of per element. s is rounded, so such a
+ * dot differs from the dequantized one by up to |m| * |s - d * sum(qs)| per
+ * block, exactly as in ggml. */
+typedef struct flt_block_q8_1 {
+    uint16_t d;
+    uint16_t s;
+    int8_t qs[FLT_QK8_1];
+} flt_block_q8_1;
+
+/* ---- IQ4_NL, IQ4_XS (dtype_iq4.c) -----------------------------------------
+ * 4-bit indices into one fixed non-linear table of 16 int8 values,
+ * flt_iq4nl_values; nibble order as in Q4_0 within each 32 elements. */
+#define FLT_QK4_NL 32
+
+/* value = d * flt_iq4nl_values[nibble] */
+typedef struct flt_block_iq4_nl {
+    uint16_t d;
+    uint8_t qs[FLT_QK4_NL / 2];
+} flt_block_iq4_nl;
+
+/* 256 elements in eight sub-blocks of 32 (qs[16 * ib ..] for sub-block ib),
+ * each with a 6-bit scale ls: low 4 bits in scales_l[ib / 2] (low nibble for
+ * even ib), high 2 bits in scales_h bits 2ib..2ib+1. value = d * (ls - 32) *
+ * flt_iq4nl_values[nibble]. */
+typedef struct flt_block_iq4_xs {
+    uint16_t d;
+    uint16_t scales_h;
+    uint8_t scales_l[FLT_QK_K / 64];
+    uint8_t qs[FLT_QK_K / 2];
+} flt_block_iq4_xs;
+
+/* The table every IQ4 block indexes (ggml's kvalues_iq4nl), ascending. */
+extern const int8_t flt_iq4nl_values[16];
+
 /* The on-disk sizes are part of the file format: any padding would silently
  * misread every block after the first. */
 _Static_assert(sizeof(flt_block_q8_0) == 34, "Q8_0 block must be 34 bytes");
@@ -110,5 +177,17 @@ _Static_assert(sizeof(flt_block_q5_k) == 176 && offsetof(flt_block_q5_k, scales)
                offsetof(flt_block_q5_k, qh) == 16 && offsetof(flt_block_q5_k, qs) == 48, "Q5_K layout");
 _Static_assert(offsetof(flt_block_q8_0, qs) == 2, "Q8_0 qs follows d");
 _Static_assert(offsetof(flt_block_q4_0, qs) == 2, "Q4_0 qs follows d");
+_Static_assert(sizeof(flt_block_q4_1) == 20 && offsetof(flt_block_q4_1, m) == 2 &&
+               offsetof(flt_block_q4_1, qs) == 4, "Q4_1 block layout");
+_Static_assert(sizeof(flt_block_q5_0) == 22 && offsetof(flt_block_q5_0, qh) == 2 &&
+               offsetof(flt_block_q5_0, qs) == 6, "Q5_0 block layout");
+_Static_assert(sizeof(flt_block_q5_1) == 24 && offsetof(flt_block_q5_1, m) == 2 &&
+               offsetof(flt_block_q5_1, qh) == 4 && offsetof(flt_block_q5_1, qs) == 8, "Q5_1 block layout");
+_Static_assert(sizeof(flt_block_q8_1) == 36 && offsetof(flt_block_q8_1, s) == 2 &&
+               offsetof(flt_block_q8_1, qs) == 4, "Q8_1 block layout");
+_Static_assert(sizeof(flt_block_iq4_nl) == 18 && offsetof(flt_block_iq4_nl, qs) == 2, "IQ4_NL block layout");
+_Static_assert(sizeof(flt_block_iq4_xs) == 136 && offsetof(flt_block_iq4_xs, scales_h) == 2 &&
+               offsetof(flt_block_iq4_xs, scales_l) == 4 && offsetof(flt_block_iq4_xs, qs) == 8,
+               "IQ4_XS block layout");
 
 #endif

@@ -4,6 +4,8 @@
 #include "cpu/kernels.h"
 
 #include "core/quant_blocks.h"
+#include "cpu/kernels_k2.h"
+#include "cpu/kernels_legacy.h"
 
 static void dot_f32(int64_t n, const void *w, const void *a, float *out) {
     const float *x = w, *y = a;
@@ -95,18 +97,32 @@ static const flt_kernels flt_scalar_set = {
     .vec_dot = {
         [FLT_F32] = dot_f32, [FLT_F16] = dot_f16, [FLT_BF16] = dot_bf16,
         [FLT_Q8_0] = dot_q8_0, [FLT_Q4_0] = dot_q4_0, [FLT_Q6_K] = dot_q6_k,
+        [FLT_Q4_1] = flt_scalar_dot_q4_1, [FLT_Q5_0] = flt_scalar_dot_q5_0, [FLT_Q5_1] = flt_scalar_dot_q5_1,
+        [FLT_IQ4_NL] = flt_scalar_dot_iq4_nl, [FLT_IQ4_XS] = flt_scalar_dot_iq4_xs,
+        [FLT_Q2_K] = flt_scalar_dot_q2_k, [FLT_Q3_K] = flt_scalar_dot_q3_k,
+        [FLT_Q4_K] = flt_scalar_dot_q4_k, [FLT_Q5_K] = flt_scalar_dot_q5_k,
     },
     .from_f32 = {
         [FLT_F32] = flt_f32_from_f32_ref, [FLT_F16] = flt_f16_from_f32_ref,
         [FLT_BF16] = flt_bf16_from_f32_ref, [FLT_Q8_0] = flt_q8_0_from_f32_ref,
         [FLT_Q4_0] = flt_q4_0_from_f32_ref, [FLT_Q6_K] = flt_q6_k_from_f32_ref,
         [FLT_Q8_K] = flt_q8_k_from_f32_ref,
+        [FLT_Q4_1] = flt_q4_1_from_f32_ref, [FLT_Q5_0] = flt_q5_0_from_f32_ref,
+        [FLT_Q5_1] = flt_q5_1_from_f32_ref, [FLT_Q8_1] = flt_q8_1_from_f32_ref,
+        [FLT_IQ4_NL] = flt_iq4_nl_from_f32_ref, [FLT_IQ4_XS] = flt_iq4_xs_from_f32_ref,
+        [FLT_Q2_K] = flt_q2_k_from_f32_ref, [FLT_Q3_K] = flt_q3_k_from_f32_ref,
+        [FLT_Q4_K] = flt_q4_k_from_f32_ref, [FLT_Q5_K] = flt_q5_k_from_f32_ref,
     },
     .to_f32 = {
         [FLT_F32] = flt_f32_to_f32_ref, [FLT_F16] = flt_f16_to_f32_ref,
         [FLT_BF16] = flt_bf16_to_f32_ref, [FLT_Q8_0] = flt_q8_0_to_f32_ref,
         [FLT_Q4_0] = flt_q4_0_to_f32_ref, [FLT_Q6_K] = flt_q6_k_to_f32_ref,
         [FLT_Q8_K] = flt_q8_k_to_f32_ref,
+        [FLT_Q4_1] = flt_q4_1_to_f32_ref, [FLT_Q5_0] = flt_q5_0_to_f32_ref,
+        [FLT_Q5_1] = flt_q5_1_to_f32_ref, [FLT_Q8_1] = flt_q8_1_to_f32_ref,
+        [FLT_IQ4_NL] = flt_iq4_nl_to_f32_ref, [FLT_IQ4_XS] = flt_iq4_xs_to_f32_ref,
+        [FLT_Q2_K] = flt_q2_k_to_f32_ref, [FLT_Q3_K] = flt_q3_k_to_f32_ref,
+        [FLT_Q4_K] = flt_q4_k_to_f32_ref, [FLT_Q5_K] = flt_q5_k_to_f32_ref,
     },
 };
 

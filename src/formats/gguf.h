@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/error.h"
 
@@ -159,6 +160,13 @@ flintrt_status flt_gguf_copy_kv(flt_gguf_writer *w, const flt_gguf *src, uint64_
 flintrt_status flt_gguf_add_tensor(flt_gguf_writer *w, const char *name, uint32_t ggml_type,
                                    uint32_t n_dims, const int64_t *ne, const void *data,
                                    uint64_t size);
+/* Streaming (a tool that makes tensor data one tensor at a time): add tensors with
+ * data NULL (type and shape only), write the header, kvs, tensor infos and the zero
+ * padding up to the data section into f, then write each tensor's bytes yourself
+ * in the order added, each followed by zeros up to a multiple of *alignment (the
+ * offsets in the header assume exactly that). write_file/write_memory refuse a
+ * writer holding tensors without data. */
+flintrt_status flt_gguf_write_head(flt_gguf_writer *w, FILE *f, uint64_t *alignment, flt_err *e);
 /* Write a version-3 file honouring general.alignment (default 32). */
 flintrt_status flt_gguf_write_file(flt_gguf_writer *w, const char *path, flt_err *e);
 /* Same into a malloc'd buffer (caller frees). */

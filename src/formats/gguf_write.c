@@ -250,7 +250,8 @@ flintrt_status flt_gguf_add_tensor(flt_gguf_writer *w, const char *name, uint32_
     uint64_t bytes = (uint64_t)ne[0] / ti->block_size;
     bool ok = flt_mul_u64(bytes, ti->type_size, &bytes);
     for (uint32_t j = 1; ok && j < n_dims; j++) ok = flt_mul_u64(bytes, (uint64_t)ne[j], &bytes);
-    if (!ok || bytes != size || (!data && size)) return FLINTRT_ERR_INVALID_ARGUMENT;
+    /* data NULL: a streamed tensor whose bytes the caller writes after flt_gguf_write_head. */
+    if (!ok || bytes != size) return FLINTRT_ERR_INVALID_ARGUMENT;
     for (size_t i = 0; i < w->n_tensors; i++)
         if (w->tensors[i].name_n == nn && memcmp(w->tensors[i].name, name, nn) == 0)
             return FLINTRT_ERR_INVALID_ARGUMENT; /* duplicate name */
@@ -378,11 +379,34 @@ static void layout_free(layout *L) {
     free(L->offsets);
 }
 
+static bool has_streamed(const flt_gguf_writer *w) {
+    for (size_t i = 0; i < w->n_tensors; i++)
+        if (!w->tensors[i].data && w->tensors[i].size) return true;
+    return false;
+}
+
+flintrt_status flt_gguf_write_head(flt_gguf_writer *w, FILE *f, uint64_t *alignment, flt_err *e) {
+    if (!w || !f || !alignment)
+        return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "flt_gguf_write_head: NULL argument");
+    layout L;
+    flintrt_status st = plan(w, &L, e);
+    if (st) { layout_free(&L); return st; }
+    sink s = {.f = f};
+    sink_put(&s, L.head.p, L.head.n);
+    sink_zeros(&s, L.data_offset - L.head.n);
+    *alignment = L.alignment;
+    layout_free(&L);
+    if (s.failed) return flt_fail(e, FLINTRT_ERR_IO, "writing the GGUF header failed");
+    return FLINTRT_OK;
+}
+
 flintrt_status flt_gguf_write_memory(flt_gguf_writer *w, void **data, size_t *size, flt_err *e) {
     if (!w || !data || !size)
         return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "flt_gguf_write_memory: NULL argument");
     *data = NULL;
     *size = 0;
+    if (has_streamed(w))
+        return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "flt_gguf_write_memory: a tensor has no data (streamed)");
     layout L;
     flintrt_status st = plan(w, &L, e);
     if (st) { layout_free(&L); return st; }
@@ -405,6 +429,8 @@ flintrt_status flt_gguf_write_memory(flt_gguf_writer *w, void **data, size_t *si
 
 flintrt_status flt_gguf_write_file(flt_gguf_writer *w, const char *path, flt_err *e) {
     if (!w || !path) return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "flt_gguf_write_file: NULL argument");
+    if (has_streamed(w))
+        return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "flt_gguf_write_file: a tensor has no data (streamed)");
     layout L;
     flintrt_status st = plan(w, &L, e);
     if (st) { layout_free(&L); return st; }

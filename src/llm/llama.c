@@ -174,7 +174,13 @@ flintrt_status flt_llama_load(const flt_gguf *g, flt_llama **out, flt_err *e) {
         uint64_t n = 1;
         for (uint32_t k = 0; k < gt->n_dims; k++) n *= (uint64_t)gt->ne[k];
         m->n_params += n;
+        m->weight_bytes += gt->size;
     }
+    /* A decoded token reads every weight once except the embedding table, of
+     * which it reads one row (unless the table doubles as the output). */
+    m->bytes_per_token = m->weight_bytes;
+    if (m->output.data != m->tok_embd.data)
+        m->bytes_per_token -= flt_tensor_nbytes(&m->tok_embd) - flt_tensor_row_bytes(&m->tok_embd);
     *out = m;
     return FLINTRT_OK;
 fail:

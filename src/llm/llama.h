@@ -26,6 +26,8 @@ typedef struct flt_llama {
     bool has_rope_freqs;
     flt_llama_layer *layers;
     uint64_t n_params;
+    uint64_t weight_bytes;    /* all tensor data */
+    uint64_t bytes_per_token; /* what one decoded token reads */
 } flt_llama;
 
 /* Read hyperparameters (typed, range-checked, then checked against each other)

@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "trust_flags.h"
 #include "flintrt.h"
 
 static const char eval_usage[] =
@@ -17,7 +18,8 @@ static const char eval_usage[] =
     "      --ids LIST       token ids separated by spaces (no BOS is added)\n"
     "  -o, --output FILE    where to write n_ids x n_vocab little-endian float32\n"
     "  -t, --threads N      worker threads; 0: one per core (default 0)\n"
-    "  -c, --ctx-size N     context length; 0: the model's (default 0)\n";
+    "  -c, --ctx-size N     context length; 0: the model's (default 0)\n"
+    FLINT_TRUST_USAGE;
 
 /* Parse whitespace-separated ids into a malloc'd array. Prints and returns NULL on error. */
 static flintrt_token *parse_ids(const char *cmd, const char *list, size_t *n_out) {
@@ -116,6 +118,9 @@ int flint_cmd_eval(int argc, char **argv) {
     const char *model_path = NULL, *ids_arg = NULL, *out_path = NULL;
     int32_t n_threads = 0, n_ctx = 0;
 
+    flint_trust_flags tf;
+    int trust_rc;
+    if (!flint_trust_flags_init(&tf, cmd)) return FLINT_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define VALUE() do { if (!(v = flint_arg_value(cmd, argc, argv, &i))) return flint_usage_error(cmd, eval_usage, NULL); } while (0)
@@ -134,12 +139,15 @@ int flint_cmd_eval(int argc, char **argv) {
         } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
             VALUE();
             if (!flint_parse_i32(cmd, a, v, 0, INT32_MAX, &n_ctx)) return flint_usage_error(cmd, eval_usage, NULL);
+        } else if ((trust_rc = flint_trust_flags_parse(&tf, cmd, argc, argv, &i)) != 0) {
+            if (trust_rc < 0) return flint_usage_error(cmd, eval_usage, NULL);
         } else {
             return flint_usage_error(cmd, eval_usage, "unknown option '%s'", a);
         }
 #undef VALUE
     }
     if (!model_path) return flint_usage_error(cmd, eval_usage, "missing -m MODEL");
+    if (!flint_trust_flags_check(&tf, cmd)) return flint_usage_error(cmd, eval_usage, NULL);
     if (!ids_arg) return flint_usage_error(cmd, eval_usage, "missing --ids \"ID ID ...\"");
     if (!out_path || !*out_path) return flint_usage_error(cmd, eval_usage, "missing -o OUT.f32");
     size_t n_ids = 0;
@@ -150,7 +158,10 @@ int flint_cmd_eval(int argc, char **argv) {
     flintrt_model *model = NULL;
     flintrt_session *session = NULL;
     float *logits = NULL;
-    flintrt_status st = flintrt_model_load(model_path, NULL, &model);
+    flintrt_model_options mo;
+    flintrt_model_options_init(&mo);
+    flint_trust_flags_apply(&tf, &mo);
+    flintrt_status st = flintrt_model_load(model_path, &mo, &model);
     if (st != FLINTRT_OK) {
         rc = flint_runtime_error(st);
         goto done;

@@ -4,14 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 #include "formats/gguf.h"
+#include "formats/mmap.h"
+#include "trust/digest.h"
+#include "trust/policy.h"
+#include "trust_flags.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: flint inspect FILE\n"
-            "  Print a GGUF file's version, alignment, metadata (type and value; long\n"
-            "  arrays abbreviated) and tensor table (name, type, shape, file offset, bytes).\n");
+            "usage: flint inspect FILE [--require-signed --trusted-key KEY ...]\n"
+            "  Print a GGUF file's SHA-256, version, alignment, metadata (type and value; long\n"
+            "  arrays abbreviated) and tensor table (name, type, shape, file offset, bytes).\n"
+            "%s", FLINT_TRUST_USAGE);
 }
 
 /* Names from the file are untrusted: printable ASCII as is, anything else \xNN.
@@ -36,27 +42,75 @@ static void pad(int cols, int width) {
 }
 
 int flint_cmd_inspect(int argc, char **argv) {
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        usage(stdout);
-        return 0;
+    if (flint_onnx_in_args(argc, argv, false)) return flint_cmd_inspect_onnx(argc, argv);
+    flint_trust_flags tf;
+    if (!flint_trust_flags_init(&tf, "inspect")) return 2;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (flint_is_help(a)) {
+            usage(stdout);
+            flint_trust_flags_free(&tf);
+            return 0;
+        }
+        int r = flint_trust_flags_parse(&tf, "inspect", argc, argv, &i);
+        if (r == 1) continue;
+        if (r < 0 || (a[0] == '-' && a[1] != '\0') || a[0] == '\0' || path) {
+            if (r == 0 && a[0] == '-') fprintf(stderr, "flint inspect: unknown option '%s'\n", a);
+            else if (r == 0 && path) fprintf(stderr, "flint inspect: one FILE only ('%s')\n", a);
+            usage(stderr);
+            flint_trust_flags_free(&tf);
+            return 2;
+        }
+        path = a;
     }
-    if (argc != 2 || argv[1][0] == '\0' || (argv[1][0] == '-' && argv[1][1] != '\0')) {
-        if (argc >= 2 && argv[1][0] == '-')
-            fprintf(stderr, "flint inspect: unknown option '%s'\n", argv[1]);
+    if (!path || !flint_trust_flags_check(&tf, "inspect")) {
         usage(stderr);
+        flint_trust_flags_free(&tf);
         return 2;
     }
-    const char *path = argv[1];
+    flintrt_model_options mo;
+    flintrt_model_options_init(&mo);
+    flint_trust_flags_apply(&tf, &mo);
+    flt_trust_policy policy;
+    flt_trust_policy_from_options(&mo, &policy);
+    policy.compute_digest = true; /* inspect always shows the digest */
     flt_err e;
     flt_err_clear(&e);
+    flt_mapped_file map;
+    flt_trust_result trust;
+    memset(&trust, 0, sizeof trust);
+    flintrt_status st = flt_map_file(path, &map, &e);
+    if (!st) {
+        /* the policy (and the digest) see the bytes before the parser does */
+        st = flt_trust_check(path, map.data, map.size, &policy, &trust, &e);
+        if (st == FLINTRT_ERR_UNSUPPORTED && !policy.require_signed) st = FLINTRT_OK; /* no libsodium: no digest */
+    }
+    flint_trust_flags_free(&tf);
     flt_gguf *g = NULL;
-    if (flt_gguf_open(path, &g, &e) != FLINTRT_OK) {
-        fprintf(stderr, "flint inspect: %s\n", e.msg);
+    if (!st) st = flt_gguf_open_memory(map.data, map.size, &g, &e);
+    if (st != FLINTRT_OK) {
+        fprintf(stderr, "flint inspect: %s%s%s\n", st == FLINTRT_ERR_SIGNATURE ? "" : path,
+                st == FLINTRT_ERR_SIGNATURE ? "" : ": ", e.msg);
+        flt_trust_result_free(&trust);
+        flt_unmap_file(&map);
         return 1;
     }
 
-    uint64_t n_kv = flt_gguf_n_kv(g), n_t = flt_gguf_n_tensors(g);
     printf("file:        %s\n", path);
+    if (trust.has_digest) {
+        char hex[65];
+        flt_hex(trust.sha256, 32, hex);
+        printf("sha256:      %s\n", hex);
+    } else {
+        printf("sha256:      - (Flint was built without libsodium)\n");
+    }
+    if (trust.verified) {
+        printf("signature:   verified, key %s\ntrusted comment: ", trust.key_id);
+        flint_print_escaped(stdout, trust.trusted_comment);
+        putchar('\n');
+    }
+    uint64_t n_kv = flt_gguf_n_kv(g), n_t = flt_gguf_n_tensors(g);
     printf("format:      GGUF version %" PRIu32 "\n", flt_gguf_version(g));
     printf("alignment:   %" PRIu64 "\n", flt_gguf_alignment(g));
     if (n_t)
@@ -121,5 +175,7 @@ int flint_cmd_inspect(int argc, char **argv) {
     printf("\ntotal: %" PRIu64 " tensors, %" PRIu64 " parameters, %" PRIu64 " bytes of tensor data\n",
            n_t, total_params, total_bytes);
     flt_gguf_close(g);
+    flt_unmap_file(&map);
+    flt_trust_result_free(&trust);
     return 0;
 }

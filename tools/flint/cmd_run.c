@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "trust_flags.h"
 #include "flintrt.h"
 
 static const char run_usage[] =
@@ -28,7 +29,11 @@ static const char run_usage[] =
     "  -c, --ctx-size N          context length; 0: the model's (default 0)\n"
     "      --ignore-eos          do not stop at the end-of-sequence token\n"
     "      --no-bos              do not add the BOS token before the prompt\n"
-    "  -v, --verbose             print the library's log messages on stderr\n";
+    "  -v, --verbose             print the library's log messages on stderr\n"
+    "      --digest              print the model's SHA-256 on stderr after loading\n"
+    "      --sandbox             once the model is loaded, forbid (seccomp, Linux) creating\n"
+    "                            sockets, running programs and opening files for writing\n"
+    FLINT_TRUST_USAGE;
 
 #define MAX_PROMPT_FILE ((size_t)256 << 20)
 
@@ -79,14 +84,18 @@ static const char *stop_name(flintrt_stop_reason r) {
 static double rate(int32_t n, double seconds) { return seconds > 0 ? (double)n / seconds : 0.0; }
 
 int flint_cmd_run(int argc, char **argv) {
+    if (flint_onnx_in_args(argc, argv, true)) return flint_cmd_run_onnx(argc, argv);
     const char *cmd = "run";
     const char *model_path = NULL, *prompt = NULL, *prompt_file = NULL;
     int32_t n_predict = 128, n_threads = 0, n_ctx = 0;
     uint64_t seed = 0;
-    int have_seed = 0, ignore_eos = 0, no_bos = 0, verbose = 0;
+    int have_seed = 0, ignore_eos = 0, no_bos = 0, verbose = 0, want_digest = 0, sandbox = 0;
     flintrt_sampler_params sp;
     flintrt_sampler_params_init(&sp);
 
+    flint_trust_flags tf;
+    int trust_rc;
+    if (!flint_trust_flags_init(&tf, cmd)) return FLINT_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
 #define VALUE() do { if (!(v = flint_arg_value(cmd, argc, argv, &i))) return flint_usage_error(cmd, run_usage, NULL); } while (0)
@@ -127,6 +136,12 @@ int flint_cmd_run(int argc, char **argv) {
             no_bos = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             verbose = 1;
+        } else if (!strcmp(a, "--digest")) {
+            want_digest = 1;
+        } else if (!strcmp(a, "--sandbox")) {
+            sandbox = 1;
+        } else if ((trust_rc = flint_trust_flags_parse(&tf, cmd, argc, argv, &i)) != 0) {
+            if (trust_rc < 0) return flint_usage_error(cmd, run_usage, NULL);
         } else {
             return flint_usage_error(cmd, run_usage, "unknown option '%s'", a);
         }
@@ -134,6 +149,7 @@ int flint_cmd_run(int argc, char **argv) {
 #undef BAD
     }
     if (!model_path) return flint_usage_error(cmd, run_usage, "missing -m MODEL");
+    if (!flint_trust_flags_check(&tf, cmd)) return flint_usage_error(cmd, run_usage, NULL);
     if (!prompt && !prompt_file) return flint_usage_error(cmd, run_usage, "missing -p TEXT or -f FILE");
     if (prompt && prompt_file) return flint_usage_error(cmd, run_usage, "give either -p or -f, not both");
     if (!have_seed) seed = clock_seed();
@@ -156,8 +172,27 @@ int flint_cmd_run(int argc, char **argv) {
     flintrt_model_options mo;
     flintrt_model_options_init(&mo);
     if (verbose) mo.log = log_stderr;
+    flint_trust_flags_apply(&tf, &mo);
+    mo.compute_digest = want_digest;
     flintrt_status st = flintrt_model_load(model_path, &mo, &model);
     if (st != FLINTRT_OK) {
+        rc = flint_runtime_error(st);
+        goto done;
+    }
+    if (want_digest) {
+        uint8_t d[FLINTRT_SHA256_BYTES];
+        if (flintrt_model_digest(model, 0, NULL, d) == FLINTRT_OK) {
+            fprintf(stderr, "flint: sha256 ");
+            for (int k = 0; k < FLINTRT_SHA256_BYTES; k++) fprintf(stderr, "%02x", d[k]);
+            fprintf(stderr, "  %s\n", model_path);
+        }
+    }
+    if (flintrt_model_trusted_comment(model)) {
+        fprintf(stderr, "flint: signature verified (key %s); trusted comment: ", flintrt_model_signer_key_id(model));
+        flint_print_escaped(stderr, flintrt_model_trusted_comment(model));
+        fputc('\n', stderr);
+    }
+    if (sandbox && (st = flintrt_sandbox_enter(FLINTRT_SANDBOX_ALL)) != FLINTRT_OK) {
         rc = flint_runtime_error(st);
         goto done;
     }

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "trust_flags.h"
 #include "flintrt.h"
 
 static const char tokenize_usage[] =
@@ -17,6 +18,7 @@ static const char tokenize_usage[] =
     "  -f, --file FILE      read the text from FILE (bytes as is)\n"
     "      --no-bos         do not add BOS (by default added if the vocabulary has one)\n"
     "      --special        recognise control tokens written in the text (<s>, ...)\n"
+    FLINT_TRUST_USAGE
     "output: the ids, space-separated, on one line\n";
 
 #define MAX_TEXT_FILE ((size_t)1 << 30)
@@ -26,6 +28,9 @@ int flint_cmd_tokenize(int argc, char **argv) {
     const char *model_path = NULL, *text_arg = NULL, *text_file = NULL;
     uint32_t flags = FLINTRT_TOKENIZE_ADD_BOS;
 
+    flint_trust_flags tf;
+    int trust_rc;
+    if (!flint_trust_flags_init(&tf, cmd)) return FLINT_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (flint_is_help(a)) {
@@ -44,11 +49,14 @@ int flint_cmd_tokenize(int argc, char **argv) {
             flags &= ~(uint32_t)FLINTRT_TOKENIZE_ADD_BOS;
         } else if (!strcmp(a, "--special")) {
             flags |= FLINTRT_TOKENIZE_PARSE_SPECIAL;
+        } else if ((trust_rc = flint_trust_flags_parse(&tf, cmd, argc, argv, &i)) != 0) {
+            if (trust_rc < 0) return flint_usage_error(cmd, tokenize_usage, NULL);
         } else {
             return flint_usage_error(cmd, tokenize_usage, "unknown option '%s'", a);
         }
     }
     if (!model_path) return flint_usage_error(cmd, tokenize_usage, "missing -m MODEL");
+    if (!flint_trust_flags_check(&tf, cmd)) return flint_usage_error(cmd, tokenize_usage, NULL);
     if (!text_arg && !text_file) return flint_usage_error(cmd, tokenize_usage, "missing -p TEXT or -f FILE");
     if (text_arg && text_file) return flint_usage_error(cmd, tokenize_usage, "give either -p or -f, not both");
 
@@ -67,6 +75,7 @@ int flint_cmd_tokenize(int argc, char **argv) {
     flintrt_model_options mo;
     flintrt_model_options_init(&mo);
     mo.vocab_only = 1;
+    flint_trust_flags_apply(&tf, &mo);
     flintrt_status st = flintrt_model_load(model_path, &mo, &model);
     if (st != FLINTRT_OK) {
         rc = flint_runtime_error(st);

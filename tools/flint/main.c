@@ -15,7 +15,14 @@ static const char usage[] =
     "  inspect   describe a GGUF file                flint inspect FILE\n"
     "  tokenize  print the token ids of a text       flint tokenize -m MODEL -p TEXT\n"
     "  eval      write the logits of given token ids flint eval -m MODEL --ids \"1 2 3\" -o OUT.f32\n"
+    "  bench     prompt and generation speed          flint bench -m MODEL [-p 512] [-n 128] [--json]\n"
     "  synth     write a random-weight Llama model   flint synth -o OUT.gguf [--shape tiny|135m|1b]\n"
+    "  quantize  convert a model to a quant type     flint quantize IN.gguf OUT.gguf Q4_K_M\n"
+    "  perplexity  perplexity / KL divergence      flint perplexity -m MODEL -f TEXT\n"
+    "  keygen    make a minisign-compatible key pair flint keygen -W [-p PUB] [-s SEC]\n"
+    "  sign      sign a model (writes MODEL.minisig) flint sign MODEL [-s SEC] [-t COMMENT]\n"
+    "  verify    check a model's minisign signature  flint verify MODEL -p PUB | -P BASE64\n"
+    "  onnx-test run ONNX backend test folders      flint onnx-test DIR...\n"
     "  version   print the version\n"
     "  help      this text, or `flint help <command>` for a command's options\n";
 
@@ -29,7 +36,14 @@ static const struct {
     {"inspect", flint_cmd_inspect},
     {"tokenize", flint_cmd_tokenize},
     {"eval", flint_cmd_eval},
+    {"bench", flint_cmd_bench},
     {"synth", flint_cmd_synth},
+    {"onnx-test", flint_cmd_onnx_test},
+    {"keygen", flint_cmd_keygen},
+    {"sign", flint_cmd_sign},
+    {"verify", flint_cmd_verify},
+    {"quantize", flint_cmd_quantize},
+    {"perplexity", flint_cmd_perplexity},
 };
 
 static cmd_fn find_command(const char *name) {
