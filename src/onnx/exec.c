@@ -427,6 +427,7 @@ static flintrt_status fill_inputs(flt_onnx_run *r, const flt_onnx_node *n, flt_o
     k->params = n->params;
     k->n_in = n->n_in;
     k->n_out = n->n_out;
+    for (int i = n->n_in; i < FLT_ONNX_MAX_IO; i++) k->in[i].ndim = -1;
     for (int i = 0; i < n->n_in; i++) {
         if (n->in[i] < 0) { k->in[i].ndim = -1; continue; }
         const rt_val *v = &r->vals[n->in[i]];

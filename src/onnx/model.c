@@ -705,6 +705,12 @@ static flintrt_status resolve_op(pctx *c, flt_onnx_node *n) {
     bool other = false;
     n->op = flt_onnx_find_op(n->domain, n->op_type, n->opset, &other);
     if (!n->op) return FLINTRT_OK; /* loadable (inspect), refused by flt_onnx_check_ops before running */
+    if (n->n_in < n->op->min_in)
+        return flt_fail(e, FLINTRT_ERR_FORMAT, "node '%s' (%s): %d inputs, at least %d required", n->name, n->op_type,
+                        n->n_in, n->op->min_in);
+    for (int i = 0; i < n->op->min_in && !(n->op->flags & FLT_ONNX_OP_EMPTY_INPUTS_OK); i++)
+        if (!n->in_names[i][0])
+            return flt_fail(e, FLINTRT_ERR_FORMAT, "node '%s' (%s): input %d is required", n->name, n->op_type, i);
     if (n->n_in > FLT_ONNX_MAX_IO || n->n_out > FLT_ONNX_MAX_IO)
         return flt_fail(e, FLINTRT_ERR_UNSUPPORTED, "node '%s' (%s): %d inputs and %d outputs (at most %d each)", n->name,
                         n->op_type, n->n_in, n->n_out, FLT_ONNX_MAX_IO);

@@ -24,6 +24,8 @@
  *      flt_onnx_in (may be UNALIGNED: initializers are viewed in place in the
  *      file, so load with memcpy / the flt_ld_* helpers), outputs through
  *      flt_onnx_out (64-byte aligned), the op's context through flt_onnx_kc.
+ *    - min_in: how many leading inputs must be present; the loader refuses
+ *      nodes with fewer (so infer/kernels may read in[0..min_in) freely).
  *    - flags: FLT_ONNX_OP_ALIAS when output 0 is input 0's bytes unchanged
  *      (Reshape, Squeeze, Identity: no kernel runs, the output is a view);
  *      FLT_ONNX_OP_NO_FOLD for ops that must not be evaluated at load (random).
@@ -101,6 +103,7 @@ typedef struct flt_onnx_host {
 enum {
     FLT_ONNX_OP_ALIAS = 1u << 0,
     FLT_ONNX_OP_NO_FOLD = 1u << 1,
+    FLT_ONNX_OP_EMPTY_INPUTS_OK = 1u << 2, /* min_in counts slots; they may be empty names (Loop) */
 };
 
 struct flt_onnx_op {
@@ -113,6 +116,7 @@ struct flt_onnx_op {
     flt_op_desc kernel;                  /* {name, run}; run may be NULL if infer always sets the outputs */
     flintrt_status (*host)(flt_onnx_host *h);
     unsigned flags;
+    int min_in;                          /* the first min_in inputs must be given (non-empty), checked at load */
 };
 
 #define FLT_ONNX_TRY(expr) do { flintrt_status flt_try_st_ = (expr); if (flt_try_st_) return flt_try_st_; } while (0)

@@ -165,7 +165,7 @@ static flintrt_status infer_none(flt_onnx_infer *x) {
 }
 
 const flt_onnx_op flt_onnx_ops_control[] = {
-    {"", "If", 1, 0, sizeof(if_params), parse_if, infer_none, {"If", NULL}, host_if, 0},
-    {"", "Loop", 1, 0, sizeof(loop_params), parse_loop, infer_none, {"Loop", NULL}, host_loop, 0},
+    {"", "If", 1, 0, sizeof(if_params), parse_if, infer_none, {"If", NULL}, host_if, 0, 1},
+    {"", "Loop", 1, 0, sizeof(loop_params), parse_loop, infer_none, {"Loop", NULL}, host_loop, FLT_ONNX_OP_EMPTY_INPUTS_OK, 2},
 };
 const int flt_onnx_ops_control_count = (int)(sizeof flt_onnx_ops_control / sizeof flt_onnx_ops_control[0]);

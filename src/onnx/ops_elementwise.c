@@ -283,7 +283,7 @@ static flintrt_status parse_bitshift(const flt_onnx_node *n, void *pp, flt_err *
     return FLINTRT_OK;
 }
 
-#define EW_ROW(op, since, parser) {"", op, since, 0, sizeof(ew_params), parser, infer_ew, {op, k_ew}, NULL, 0}
+#define EW_ROW(op, since, parser) {"", op, since, 0, sizeof(ew_params), parser, infer_ew, {op, k_ew}, NULL, 0, 1}
 
 const flt_onnx_op flt_onnx_ops_elementwise[] = {
     EW_ROW("Add", 1, parse_add),   EW_ROW("Sub", 1, parse_sub),   EW_ROW("Mul", 1, parse_mul),

@@ -190,7 +190,7 @@ static flintrt_status infer_gemm(flt_onnx_infer *x) {
 }
 
 const flt_onnx_op flt_onnx_ops_matmul[] = {
-    {"", "MatMul", 1, 0, 0, NULL, infer_matmul, {"MatMul", k_matmul}, NULL, 0},
-    {"", "Gemm", 1, 0, sizeof(gemm_params), parse_gemm, infer_gemm, {"Gemm", k_gemm}, NULL, 0},
+    {"", "MatMul", 1, 0, 0, NULL, infer_matmul, {"MatMul", k_matmul}, NULL, 0, 2},
+    {"", "Gemm", 1, 0, sizeof(gemm_params), parse_gemm, infer_gemm, {"Gemm", k_gemm}, NULL, 0, 2},
 };
 const int flt_onnx_ops_matmul_count = (int)(sizeof flt_onnx_ops_matmul / sizeof flt_onnx_ops_matmul[0]);

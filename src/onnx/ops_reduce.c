@@ -316,8 +316,8 @@ SM_PARSER(softmax, SM_SOFTMAX)
 SM_PARSER(logsoftmax, SM_LOGSOFTMAX)
 SM_PARSER(hardmax, SM_HARDMAX)
 
-#define RED_ROW(op, since, parser) {"", op, since, 0, sizeof(red_params), parser, infer_reduce, {op, k_reduce}, NULL, 0}
-#define SM_ROW(op, parser) {"", op, 1, 0, sizeof(sm_params), parser, infer_softmax, {op, k_softmax}, NULL, 0}
+#define RED_ROW(op, since, parser) {"", op, since, 0, sizeof(red_params), parser, infer_reduce, {op, k_reduce}, NULL, 0, 1}
+#define SM_ROW(op, parser) {"", op, 1, 0, sizeof(sm_params), parser, infer_softmax, {op, k_softmax}, NULL, 0, 1}
 
 const flt_onnx_op flt_onnx_ops_reduce[] = {
     RED_ROW("ReduceSum", 1, parse_sum),       RED_ROW("ReduceMean", 1, parse_mean),

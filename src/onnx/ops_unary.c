@@ -220,7 +220,7 @@ UN_PARSER(celu, UN_CELU, 1.0f, 0, 0)
 UN_PARSER(thresh, UN_THRESH, 1.0f, 0, 0)
 UN_PARSER(clip, UN_CLIP, 0, 0, 0)
 
-#define UN_ROW(op, since, parser) {"", op, since, 0, sizeof(un_params), parser, infer_unary, {op, k_unary}, NULL, 0}
+#define UN_ROW(op, since, parser) {"", op, since, 0, sizeof(un_params), parser, infer_unary, {op, k_unary}, NULL, 0, 1}
 
 const flt_onnx_op flt_onnx_ops_unary[] = {
     UN_ROW("Abs", 1, parse_abs), UN_ROW("Neg", 1, parse_neg), UN_ROW("Exp", 1, parse_exp), UN_ROW("Log", 1, parse_log),
