@@ -276,7 +276,15 @@ typedef struct flintrt_session_options {
     int32_t n_threads; /* worker threads; 0: one per core. Results never depend on it. */
     uint64_t seed;     /* sampling RNG seed */
     int32_t n_batch;   /* max tokens evaluated per graph run; 0: 512 */
+    int32_t kv_type;   /* KV cache element type, a flintrt_kv_type; 0: F16 (half the memory of
+                          F32, as llama.cpp's default; logits move by ~1e-3 of their spread) */
 } flintrt_session_options;
+
+typedef enum flintrt_kv_type {
+    FLINTRT_KV_DEFAULT = 0, /* F16 */
+    FLINTRT_KV_F32 = 1,
+    FLINTRT_KV_F16 = 2,
+} flintrt_kv_type;
 
 FLINTRT_API void flintrt_session_options_init(flintrt_session_options *opts);
 
@@ -451,6 +459,22 @@ FLINTRT_API flintrt_status flintrt_graph_model_load(const char *path, const flin
                                                     flintrt_graph_model **out);
 /* No session made from it may still exist. NULL is a no-op. */
 FLINTRT_API void flintrt_graph_model_free(flintrt_graph_model *model);
+
+/* Trust for graph models: the policy fields of opts (compute_digest,
+ * require_signed, trusted_keys, signature_path, allow_legacy) apply as for
+ * flintrt_model_load, before the protobuf parser reads the file. External data
+ * files count as model files: digested when compute_digest is set, and for a
+ * signed model covered by a signed manifest (PATH.manifest, signature
+ * PATH.manifest.minisig; docs/SECURITY.md "ONNX models"). Files: the .onnx
+ * file, then its external data files (a signed manifest's files in its order).
+ * Same contracts as the flintrt_model_* trust calls. Thread-safe. */
+FLINTRT_API size_t flintrt_graph_model_n_files(const flintrt_graph_model *model);
+FLINTRT_API flintrt_status flintrt_graph_model_digest(const flintrt_graph_model *model, size_t i, const char **name,
+                                                      uint8_t sha256[FLINTRT_SHA256_BYTES]);
+FLINTRT_API flintrt_status flintrt_graph_model_manifest_digest(const flintrt_graph_model *model,
+                                                               uint8_t sha256[FLINTRT_SHA256_BYTES]);
+FLINTRT_API const char *flintrt_graph_model_trusted_comment(const flintrt_graph_model *model);
+FLINTRT_API const char *flintrt_graph_model_signer_key_id(const flintrt_graph_model *model);
 
 /* Inputs the caller binds (graph inputs without an initializer) and outputs.
  * Thread-safe. */

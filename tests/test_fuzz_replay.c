@@ -22,6 +22,7 @@
 #include "../fuzz/fuzz_kldbase.c"
 #include "../fuzz/fuzz_minisig.c"
 #include "../fuzz/fuzz_minikey.c"
+#include "../fuzz/fuzz_onnxvalue.c"
 
 #define FLT_FUZZ_TARGETS(X) \
     X(gguf) \
@@ -30,7 +31,8 @@
     X(npy) \
     X(kldbase) \
     X(minisig) \
-    X(minikey)
+    X(minikey) \
+    X(onnxvalue)
 
 #include <dirent.h>
 #include <stdio.h>

@@ -4,12 +4,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api_graph_trust.h"
 #include "api/api_internal.h"
 #include "onnx/exec.h"
 #include "onnx/model.h"
 
 struct flintrt_graph_model {
     flt_onnx_model *m;
+    flt_graph_trust *trust;  /* digests / signature result when a policy was given, else NULL */
 };
 
 struct flintrt_graph_session {
@@ -20,6 +22,22 @@ struct flintrt_graph_session {
 
 FLINTRT_API flintrt_status flintrt_graph_model_load(const char *path, const flintrt_model_options *opts,
                                                     flintrt_graph_model **out) {
+    return flt_graph_model_load_ex(path, opts, NULL, out);
+}
+
+/* The folder of path (external data resolves there): malloc'd. */
+static char *folder_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    char *dir = malloc(n + 2);
+    if (!dir) return NULL;
+    if (slash) { memcpy(dir, path, n ? n : 1); dir[n ? n : 1] = '\0'; }
+    else strcpy(dir, ".");
+    return dir;
+}
+
+flintrt_status flt_graph_model_load_ex(const char *path, const flintrt_model_options *opts,
+                                       const flt_load_hooks *hooks, flintrt_graph_model **out) {
     if (!path || !out) return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "graph_model_load: path and out are required");
     *out = NULL;
     if (opts && opts->size < offsetof(flintrt_model_options, log))
@@ -28,9 +46,31 @@ FLINTRT_API flintrt_status flintrt_graph_model_load(const char *path, const flin
     if (!gm) return flt_api_fail(FLINTRT_ERR_OUT_OF_MEMORY, "model");
     flt_err e;
     flt_err_clear(&e);
-    if (flt_onnx_load(path, &gm->m, &e) || flt_onnx_check_ops(gm->m, &e)) {
-        flt_onnx_free(gm->m);
-        free(gm);
+    flt_trust_policy policy;
+    flt_trust_policy_from_options(opts, &policy);
+    flintrt_status st;
+    if (policy.require_signed || policy.compute_digest) {
+        /* One mapping: digested (and verified) first, then the same bytes go to the parser. */
+        flt_mapped_file map = {0};
+        flt_onnx_load_opts lo;
+        char *dir = NULL;
+        st = flt_map_file(path, &map, &e);
+        if (!st) st = flt_graph_trust_begin(path, map.data, map.size, &policy, &gm->trust, &lo, &e);
+        if (!st && !(dir = folder_of(path))) st = flt_fail(&e, FLINTRT_ERR_OUT_OF_MEMORY, "path");
+        if (!st) {
+            if (hooks) { lo.on_parse = hooks->on_parse; lo.parse_user = hooks->user; }
+            st = flt_onnx_load_ex(map.data, map.size, dir, &lo, &gm->m, &e);
+        }
+        free(dir);
+        if (!st) gm->m->map = map; /* the model owns the mapping now */
+        else flt_unmap_file(&map);
+    } else {
+        if (hooks && hooks->on_parse) hooks->on_parse(hooks->user);
+        st = flt_onnx_load(path, &gm->m, &e);
+    }
+    if (!st) st = flt_onnx_check_ops(gm->m, &e);
+    if (st) {
+        flintrt_graph_model_free(gm);
         flt_err_prefix(&e, "%s", path);
         return flt_api_report(&e);
     }
@@ -41,7 +81,56 @@ FLINTRT_API flintrt_status flintrt_graph_model_load(const char *path, const flin
 FLINTRT_API void flintrt_graph_model_free(flintrt_graph_model *model) {
     if (!model) return;
     flt_onnx_free(model->m);
+    flt_graph_trust_free(model->trust);
     free(model);
+}
+
+FLINTRT_API size_t flintrt_graph_model_n_files(const flintrt_graph_model *model) {
+    if (!model) return 0;
+    if (model->trust && model->trust->has_digest) return model->trust->n_files;
+    return 1 + (size_t)model->m->n_ext_maps;
+}
+
+FLINTRT_API flintrt_status flintrt_graph_model_digest(const flintrt_graph_model *model, size_t i, const char **name,
+                                                      uint8_t sha256[FLINTRT_SHA256_BYTES]) {
+    if (!model || !sha256)
+        return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "graph_model_digest: model and sha256 are required");
+    if (i >= flintrt_graph_model_n_files(model))
+        return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "graph_model_digest: file %zu of %zu", i,
+                            flintrt_graph_model_n_files(model));
+    if (!model->trust || !model->trust->has_digest)
+        return flt_api_fail(FLINTRT_ERR_NOT_FOUND, "graph_model_digest: not computed (set compute_digest when loading)");
+    if (name) *name = model->trust->files[i].name;
+    memcpy(sha256, model->trust->files[i].sha256, FLINTRT_SHA256_BYTES);
+    return FLINTRT_OK;
+}
+
+FLINTRT_API flintrt_status flintrt_graph_model_manifest_digest(const flintrt_graph_model *model,
+                                                               uint8_t sha256[FLINTRT_SHA256_BYTES]) {
+    if (!model || !sha256)
+        return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "graph_model_manifest_digest: model and sha256 are required");
+    if (!model->trust || !model->trust->has_digest)
+        return flt_api_fail(FLINTRT_ERR_NOT_FOUND, "graph_model_manifest_digest: not computed (set compute_digest when loading)");
+    size_t n = model->trust->n_files;
+    flt_manifest_item *items = malloc(n * sizeof *items);
+    if (!items) return flt_api_fail(FLINTRT_ERR_OUT_OF_MEMORY, "manifest");
+    memcpy(items, model->trust->files, n * sizeof *items);
+    flt_err e;
+    flt_err_clear(&e);
+    char *text = NULL;
+    size_t len;
+    flintrt_status st = flt_manifest_build(items, n, &text, &len, sha256, &e);
+    free(items);
+    free(text);
+    return st ? flt_api_report(&e) : FLINTRT_OK;
+}
+
+FLINTRT_API const char *flintrt_graph_model_trusted_comment(const flintrt_graph_model *model) {
+    return model && model->trust && model->trust->res.verified ? model->trust->res.trusted_comment : NULL;
+}
+
+FLINTRT_API const char *flintrt_graph_model_signer_key_id(const flintrt_graph_model *model) {
+    return model && model->trust && model->trust->res.verified ? model->trust->res.key_id : NULL;
 }
 
 FLINTRT_API int32_t flintrt_graph_model_n_inputs(const flintrt_graph_model *model) {

@@ -7,6 +7,7 @@
 #include "cpu/kernels.h"
 #include "formats/gguf.h"
 #include "graph/graph.h"
+#include "graph/plan.h"
 #include "llm/llama.h"
 #include "llm/sampler.h"
 #include "text/vocab.h"
@@ -34,14 +35,27 @@ typedef struct flt_load_hooks {
 /* flintrt_model_load with optional hooks (NULL: none). */
 flintrt_status flt_model_load_ex(const char *path, const flintrt_model_options *opts,
                                  const flt_load_hooks *hooks, flintrt_model **out);
+/* flintrt_graph_model_load with optional hooks (on_parse: just before the
+ * protobuf parser receives the .onnx bytes). */
+flintrt_status flt_graph_model_load_ex(const char *path, const flintrt_model_options *opts,
+                                       const flt_load_hooks *hooks, flintrt_graph_model **out);
 
 struct flintrt_session {
     const flintrt_model *model;
     flt_pool *pool;
     const flt_kernels *kernels;
     flt_llama_cache cache;
-    float *kv_mem;
+    void *kv_mem;         /* the KV cache, F16 or F32 */
     flt_graph graph;
+    flt_graph_exec exec;  /* the executor's schedule buffers, reused per batch */
+    /* The memory plan of the last batch shape (n tokens, all logits or not):
+     * a graph of the same shape has the same planned values, so generation
+     * plans once and then only rebinds. */
+    size_t *plan_off;
+    int plan_values, plan_cap;
+    int32_t plan_n;
+    bool plan_all;
+    size_t plan_need;
     void *arena;
     size_t arena_cap;
     int32_t *ids, *pos;   /* one batch */

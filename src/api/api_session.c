@@ -39,6 +39,10 @@ FLINTRT_API flintrt_status flintrt_session_create(const flintrt_model *model,
     const flt_llama_hparams *hp = &model->llama->hp;
     if (o.n_ctx < 0 || o.n_threads < 0 || o.n_batch < 0 || o.n_threads > 1024)
         return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "session options: negative n_ctx, n_threads or n_batch");
+    if (o.kv_type < FLINTRT_KV_DEFAULT || o.kv_type > FLINTRT_KV_F16)
+        return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "session options: unknown kv_type %d", (int)o.kv_type);
+    flt_dtype kv_dt = o.kv_type == FLINTRT_KV_F32 ? FLT_F32 : FLT_F16;
+    size_t kv_elem = kv_dt == FLT_F32 ? sizeof(float) : sizeof(uint16_t);
     int32_t n_ctx = o.n_ctx ? o.n_ctx : (hp->n_ctx_train < FLT_DEFAULT_CTX_CAP ? hp->n_ctx_train : FLT_DEFAULT_CTX_CAP);
     int32_t n_batch = o.n_batch ? o.n_batch : FLT_DEFAULT_BATCH;
     if (n_batch > n_ctx) n_batch = n_ctx;
@@ -52,12 +56,13 @@ FLINTRT_API flintrt_status flintrt_session_create(const flintrt_model *model,
     s->n_batch = n_batch;
     s->kernels = flt_kernels_default();
     flt_graph_init(&s->graph);
+    flt_graph_exec_init(&s->exec);
     flt_rng_seed(&s->rng, o.seed);
 
-    /* KV cache: n_layer × 2 × n_ctx × n_kv_dim floats, checked before allocating. */
+    /* KV cache: n_layer × 2 × n_ctx × n_kv_dim elements, checked before allocating. */
     size_t dkv = (size_t)hp->n_head_kv * (size_t)hp->head_dim, per, total;
-    if (!flt_mul_size(dkv, (size_t)n_ctx, &per) || !flt_mul_size(per, 2 * (size_t)hp->n_layer, &total) ||
-        !flt_mul_size(total, sizeof(float), &total)) {
+    if (!flt_mul_size(dkv, (size_t)n_ctx, &per) || !flt_mul_size(per, kv_elem, &per) ||
+        !flt_mul_size(per, 2 * (size_t)hp->n_layer, &total)) {
         flt_fail(&e, FLINTRT_ERR_LIMIT, "KV cache for %d tokens overflows", n_ctx);
         goto fail;
     }
@@ -83,8 +88,8 @@ FLINTRT_API flintrt_status flintrt_session_create(const flintrt_model *model,
     s->cache.n_ctx = n_ctx;
     for (int32_t l = 0; l < hp->n_layer; l++) {
         int64_t shape[2] = {n_ctx, (int64_t)dkv};
-        flt_tensor_init(&s->cache.k[l], FLT_F32, 2, shape, s->kv_mem + (size_t)(2 * l) * per, &e);
-        flt_tensor_init(&s->cache.v[l], FLT_F32, 2, shape, s->kv_mem + (size_t)(2 * l + 1) * per, &e);
+        flt_tensor_init(&s->cache.k[l], kv_dt, 2, shape, (char *)s->kv_mem + (size_t)(2 * l) * per, &e);
+        flt_tensor_init(&s->cache.v[l], kv_dt, 2, shape, (char *)s->kv_mem + (size_t)(2 * l + 1) * per, &e);
     }
     if (flt_sampler_new(hp->n_vocab, &s->sampler, &e)) goto fail;
     if (flt_pool_new(o.n_threads ? o.n_threads : default_threads(), &s->pool, &e)) goto fail;
@@ -100,6 +105,8 @@ FLINTRT_API void flintrt_session_free(flintrt_session *s) {
     flt_pool_free(s->pool);
     flt_sampler_free(s->sampler);
     flt_graph_free(&s->graph);
+    flt_graph_exec_free(&s->exec);
+    free(s->plan_off);
     free(s->arena);
     free(s->kv_mem);
     free(s->cache.k);
@@ -140,8 +147,27 @@ static flintrt_status eval_batch(flintrt_session *s, int32_t n, float *all_logit
         return e->status;
     }
     size_t need;
-    flintrt_status st = flt_graph_plan(&s->graph, &need, e);
-    if (st) return st;
+    flt_graph *g = &s->graph;
+    bool all = all_logits != NULL;
+    if (s->plan_off && s->plan_n == n && s->plan_all == all && s->plan_values == g->n_values) {
+        for (int i = 0; i < g->n_values; i++) g->values[i].offset = s->plan_off[i];
+        need = s->plan_need;
+    } else {
+        flintrt_status st = flt_graph_plan(g, &need, e);
+        if (st) return st;
+        if (g->n_values > s->plan_cap) {
+            size_t *po = flt_malloc_array((size_t)g->n_values, sizeof *po);
+            if (!po) return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "memory plan");
+            free(s->plan_off);
+            s->plan_off = po;
+            s->plan_cap = g->n_values;
+        }
+        for (int i = 0; i < g->n_values; i++) s->plan_off[i] = g->values[i].offset;
+        s->plan_values = g->n_values;
+        s->plan_n = n;
+        s->plan_all = all;
+        s->plan_need = need;
+    }
     if (need > s->arena_cap) {
         void *a = NULL;
         if (posix_memalign(&a, FLT_ARENA_ALIGN, need)) return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "scratch arena of %zu bytes", need);
@@ -150,7 +176,8 @@ static flintrt_status eval_batch(flintrt_session *s, int32_t n, float *all_logit
         s->arena_cap = need;
     }
     flt_graph_bind(&s->graph, s->arena);
-    flt_graph_run(&s->graph, s->pool, s->kernels);
+    flintrt_status st = flt_graph_run_exec(&s->graph, s->pool, s->kernels, &s->exec, e);
+    if (st) return st;
     const float *lg = s->graph.values[logits].t.data;
     if (all_logits) memcpy(all_logits, lg, (size_t)n * (size_t)nv * sizeof(float));
     memcpy(s->logits, lg + (all_logits ? (size_t)(n - 1) * (size_t)nv : 0), (size_t)nv * sizeof(float));

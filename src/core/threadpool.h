@@ -1,8 +1,17 @@
-/* A fixed pool of worker threads that run one job at a time on all threads.
+/* A fixed pool of worker threads that run one job at a time.
  * The caller's thread is worker 0, so a pool of 1 starts no thread at all.
- * Workers spin briefly before parking on a condition variable, so a job that
- * follows closely (the next token) starts without a wake-up delay; a barrier
- * lets one job step through a graph's nodes in order. */
+ * Workers spin for a bounded time before parking on a condition variable, so
+ * a job that follows closely (the next op, the next token) starts without a
+ * wake-up delay, while an idle pool costs no CPU; every wait inside a job also
+ * spins only briefly and then yields, so the pool degrades gracefully when the
+ * machine has more runnable threads than cores.
+ *
+ * Two kinds of job:
+ * - flt_pool_run: every thread runs fn exactly once (static splits by ith);
+ * - flt_pool_run_dynamic: fn runs on the caller and on whichever workers
+ *   arrive while the job is open; fn must finish the whole job alone if need
+ *   be (work handed out through shared counters), so a descheduled worker
+ *   never holds the caller back. */
 #ifndef FLT_CORE_THREADPOOL_H
 #define FLT_CORE_THREADPOOL_H
 
@@ -10,7 +19,7 @@
 
 typedef struct flt_pool flt_pool;
 
-/* Job body: runs once on each thread, ith in [0, nth). */
+/* Job body: ith in [0, nth) names the thread. */
 typedef void (*flt_pool_fn)(void *ctx, int ith, int nth);
 
 flintrt_status flt_pool_new(int n_threads, flt_pool **out, flt_err *e);
@@ -21,8 +30,16 @@ int flt_pool_size(const flt_pool *p);
  * one job at a time per pool. */
 void flt_pool_run(flt_pool *p, flt_pool_fn fn, void *ctx);
 
-/* Called by every thread of a running job: returns when all have arrived. */
+/* Run fn on the caller (ith 0) and on the workers that join before the caller's
+ * fn returns; returns once every thread that joined has left fn. */
+void flt_pool_run_dynamic(flt_pool *p, flt_pool_fn fn, void *ctx);
+
+/* Called by every thread of a flt_pool_run job: returns when all have arrived. */
 void flt_pool_barrier(flt_pool *p);
+
+/* Bounded busy-wait helper for waits inside a job: call with a counter that
+ * starts at 0; it spins with a pause at first and then yields the CPU. */
+void flt_pool_backoff(int *spins);
 
 /* Split [0, n) into nth nearly equal contiguous parts; part ith is [*lo, *hi).
  * Depends only on (n, ith, nth). */

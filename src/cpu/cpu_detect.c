@@ -24,32 +24,58 @@ static bool detect_avx2(void) {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
     return b & (1u << 5);
 }
+
+/* Called only when detect_avx2() holds. A ZMM-using set also needs the OS to
+ * save the opmask registers and all 512-bit state (XCR0 bits 5..7): a kernel
+ * may expose CPUID AVX-512 yet not enable it (then using it faults). */
+static bool detect_avx512(void) {
+    unsigned a, b, c, d;
+    unsigned xlo, xhi;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(xlo), "=d"(xhi) : "c"(0));
+    (void)xhi;
+    if ((xlo & 0xe6u) != 0xe6u) return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
+    const bool vnni = c & (1u << 11);
+    return f && dq && bw && vl && vnni;
+}
 #else
 static bool detect_avx2(void) { return false; }
+static bool detect_avx512(void) { return false; }
 #endif
 
 static pthread_once_t features_once = PTHREAD_ONCE_INIT;
-static bool has_avx2;
+static bool has_avx2, has_avx512;
 
-static void features_init(void) { has_avx2 = detect_avx2(); }
+static void features_init(void) {
+    has_avx2 = detect_avx2();
+    has_avx512 = has_avx2 && detect_avx512();
+}
 
 bool flt_cpu_has_avx2(void) {
     pthread_once(&features_once, features_init);
     return has_avx2;
 }
 
+bool flt_cpu_has_avx512(void) {
+    pthread_once(&features_once, features_init);
+    return has_avx512;
+}
+
 const flt_kernels *flt_kernels_by_name(const char *name) {
     if (!name) return NULL;
     if (strcmp(name, "scalar") == 0) return flt_kernels_scalar();
     if (strcmp(name, "avx2") == 0) return flt_cpu_has_avx2() ? flt_kernels_avx2_table() : NULL;
+    if (strcmp(name, "avx512") == 0) return flt_cpu_has_avx512() ? flt_kernels_avx512_table() : NULL;
     return NULL;
 }
 
 int flt_kernels_list(const flt_kernels **out, int cap) {
-    const flt_kernels *all[2];
+    const flt_kernels *all[3];
     int n = 0;
     all[n++] = flt_kernels_scalar();
     if (flt_cpu_has_avx2() && flt_kernels_avx2_table()) all[n++] = flt_kernels_avx2_table();
+    if (flt_cpu_has_avx512() && flt_kernels_avx512_table()) all[n++] = flt_kernels_avx512_table();
     for (int i = 0; i < n && i < cap; i++) out[i] = all[i];
     return n;
 }

@@ -27,18 +27,26 @@
 typedef void (*flt_vec_dot_fn)(int64_t n, const void *w, const void *a, float *out);
 typedef void (*flt_convert_fn)(const float *src, void *dst, int64_t n);
 typedef void (*flt_to_f32_fn)(const void *src, float *dst, int64_t n);
+/* A block of a matrix product: out[t * ldo + r] = w row r . a row t for r < nr,
+ * t < nt (rows w_stride and a_stride bytes apart). Every element is bit-identical
+ * to this set's vec_dot on that pair, whatever nr, nt and the element's place in
+ * the block: a batch gives the same bits as the same tokens one at a time, and
+ * any split of rows or tokens between threads gives the same bits. */
+typedef void (*flt_gemm_fn)(int64_t n, const void *w, size_t w_stride, int64_t nr,
+                            const void *a, size_t a_stride, int64_t nt, float *out, int64_t ldo);
 
 typedef struct flt_kernels {
-    const char *name;                              /* "scalar", "avx2" */
+    const char *name;                              /* "scalar", "avx2", "avx512" */
     flt_vec_dot_fn vec_dot[FLT_DTYPE_COUNT];       /* indexed by weight dtype; NULL if unsupported */
     flt_convert_fn from_f32[FLT_DTYPE_COUNT];      /* fast activation conversion (e.g. f32->Q8_0) */
     flt_to_f32_fn to_f32[FLT_DTYPE_COUNT];         /* fast dequantize (embedding rows) */
+    flt_gemm_fn gemm[FLT_DTYPE_COUNT];             /* tiled products; NULL: vec_dot per pair */
 } flt_kernels;
 
 /* All returned tables are static and live forever. Thread-safe. */
 const flt_kernels *flt_kernels_scalar(void);              /* the reference, always available */
 const flt_kernels *flt_kernels_by_name(const char *name); /* NULL if unknown or this CPU can't run it */
-/* Best set the CPU supports, chosen once. Env FLINT_KERNELS=scalar|avx2 (read
+/* Best set the CPU supports, chosen once. Env FLINT_KERNELS=scalar|avx2|avx512 (read
  * once, at the first call) forces a set; an unknown or unsupported value falls
  * back to the best set. */
 const flt_kernels *flt_kernels_default(void);
@@ -52,5 +60,11 @@ int flt_kernels_list(const flt_kernels **out, int cap);
 const flt_kernels *flt_kernels_avx2_table(void);
 /* CPUID says AVX2, FMA and F16C, and XGETBV says the OS saves YMM state. */
 bool flt_cpu_has_avx2(void);
+/* The AVX-512 (F, BW, VL, VNNI) table built on the AVX2 one, or NULL when not
+ * compiled for x86; same caveat as the AVX2 table. */
+const flt_kernels *flt_kernels_avx512_table(void);
+/* AVX2 as above, plus CPUID AVX512F/BW/DQ/VL/VNNI and XGETBV opmask, ZMM0-15
+ * upper halves and ZMM16-31 state (XCR0 bits 5, 6, 7). */
+bool flt_cpu_has_avx512(void);
 
 #endif

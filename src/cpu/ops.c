@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cpu/attention.h"
 #include "graph/plan.h"
 
 static const flt_tensor *val(const flt_graph *g, int v) { return &g->values[v].t; }
@@ -67,12 +68,31 @@ static void op_mul_mat(const flt_graph *g, const flt_node *n, const flt_kernels 
     int64_t m = w->shape[0], kk = w->shape[1], nt = x->shape[0];
     size_t wb = flt_tensor_row_bytes(w), xb = flt_tensor_row_bytes(x);
     flt_vec_dot_fn dot = k->vec_dot[w->dtype];
+    flt_gemm_fn gemm = k->gemm[w->dtype];
     float *o = out->data;
     /* Each thread owns a band of weight rows; inside it, a small block of rows
      * is reused across all tokens while it is in cache. */
     long long lo, hi;
     flt_split(m, ith, nth, &lo, &hi);
     enum { RB = 16 };
+    if (gemm) {
+        /* Tokens go in blocks whose activations fit in about half of a 2 MiB
+         * L2 cache, so a band of weight rows read from memory serves a whole
+         * block; the kernel tiles the band x block in registers. The result
+         * of each element does not depend on the blocking (kernels.h). */
+        int64_t tb = (int64_t)(((size_t)1 << 20) / (xb ? xb : 1));
+        if (tb < 16) tb = 16;
+        enum { GB = 32 };   /* weight rows per call: stay in L1/L2 while a token block passes */
+        for (int64_t t0 = 0; t0 < nt; t0 += tb) {
+            int64_t nb = nt - t0 < tb ? nt - t0 : tb;
+            for (long long r0 = lo; r0 < hi; r0 += GB) {
+                long long nr = hi - r0 < GB ? hi - r0 : GB;
+                gemm(kk, (const char *)w->data + (size_t)r0 * wb, wb, nr, (const char *)x->data + (size_t)t0 * xb, xb,
+                     nb, &o[t0 * m + r0], m);
+            }
+        }
+        return;
+    }
     for (long long r0 = lo; r0 < hi; r0 += RB) {
         long long r1 = r0 + RB < hi ? r0 + RB : hi;
         for (int64_t t = 0; t < nt; t++) {
@@ -131,45 +151,21 @@ static void op_rope(const flt_graph *g, const flt_node *n, int ith, int nth) {
     }
 }
 
-/* Causal attention for one batch, one (token, head) pair at a time, with an
- * online softmax: no score matrix is ever materialised, so memory stays
- * O(head_dim) per thread however long the context. */
-static void op_attention(const flt_graph *g, const flt_node *n, int ith, int nth) {
+/* Causal attention for one batch: tiled, with an online softmax
+ * (src/cpu/attention.c); no score matrix is ever materialised, so memory stays
+ * one small tile per thread however long the context. The scalar kernel set
+ * selects the scalar oracle. */
+static void op_attention(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth) {
     const flt_tensor *q = val(g, n->src[0]), *kc = val(g, n->src[1]), *vc = val(g, n->src[2]);
-    const flt_tensor *out = val(g, n->out);
-    int64_t nt = q->shape[0], nh = q->shape[1], hd = q->shape[2], nkv = kc->shape[1];
-    int64_t group = nh / nkv;
-    int n_past = n->ip[0];
-    float scale = n->fp[0];
-    float acc[FLT_ATTN_MAX_HEAD_DIM];
+    flt_attn_args a = {
+        .q = q->data, .k = kc->data, .v = vc->data, .kv_dtype = kc->dtype, .out = val(g, n->out)->data,
+        .nt = q->shape[0], .nh = q->shape[1], .hd = q->shape[2], .nkv = kc->shape[1],
+        .n_past = n->ip[0], .scale = n->fp[0], .kern = k,
+        .simd = k != flt_kernels_scalar() && flt_attention_has_simd() && flt_cpu_has_avx2(),
+    };
     long long lo, hi;
-    flt_split(nt * nh, ith, nth, &lo, &hi);
-    for (long long th = lo; th < hi; th++) {
-        int64_t t = th / nh, h = th % nh, hk = h / group;
-        const float *qr = (const float *)q->data + th * hd;
-        float *y = (float *)out->data + th * hd;
-        int64_t n_keys = n_past + t + 1;
-        float mx = -INFINITY, l = 0.0f;
-        for (int64_t i = 0; i < hd; i++) acc[i] = 0.0f;
-        for (int64_t j = 0; j < n_keys; j++) {
-            const float *kr = (const float *)kc->data + (j * nkv + hk) * hd;
-            const float *vr = (const float *)vc->data + (j * nkv + hk) * hd;
-            float s = 0.0f;
-            for (int64_t i = 0; i < hd; i++) s += qr[i] * kr[i];
-            s *= scale;
-            if (s > mx) {
-                float c = expf(mx - s);
-                l *= c;
-                for (int64_t i = 0; i < hd; i++) acc[i] *= c;
-                mx = s;
-            }
-            float p = expf(s - mx);
-            l += p;
-            for (int64_t i = 0; i < hd; i++) acc[i] += p * vr[i];
-        }
-        float inv = 1.0f / l;
-        for (int64_t i = 0; i < hd; i++) y[i] = acc[i] * inv;
-    }
+    flt_split(flt_attention_units(&a), ith, nth, &lo, &hi);
+    for (long long u = lo; u < hi; u++) flt_attention_unit(&a, u);
 }
 
 void flt_cpu_node(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth) {
@@ -181,7 +177,7 @@ void flt_cpu_node(const flt_graph *g, const flt_node *n, const flt_kernels *k, i
     case FLT_OP_ADD: op_add(g, n, ith, nth); break;
     case FLT_OP_SWIGLU: op_swiglu(g, n, ith, nth); break;
     case FLT_OP_ROPE: op_rope(g, n, ith, nth); break;
-    case FLT_OP_ATTENTION: op_attention(g, n, ith, nth); break;
+    case FLT_OP_ATTENTION: op_attention(g, n, k, ith, nth); break;
     case FLT_OP_CUSTOM: n->desc->run(g, n, k, ith, nth); break;
     case FLT_OP_COUNT: break;
     }

@@ -133,7 +133,8 @@ int flt_op_attention(flt_graph *g, int q, int k, int v, int n_past, float scale)
         !flt_tensor_same_shape(tk, tv) || tk->shape[2] != tq->shape[2] || tk->shape[1] <= 0 ||
         tq->shape[1] % tk->shape[1] != 0)
         return bad(g, "attention", "q [n, H, hd], k/v [ctx, Hkv, hd] with Hkv dividing H");
-    if (tk->dtype != FLT_F32 || tv->dtype != FLT_F32) return bad(g, "attention", "K/V cache must be F32");
+    if ((tk->dtype != FLT_F32 && tk->dtype != FLT_F16) || tv->dtype != tk->dtype)
+        return bad(g, "attention", "K/V cache must be F32 or F16, both alike");
     if (tq->shape[2] > FLT_ATTN_MAX_HEAD_DIM) return bad(g, "attention", "head dimension above the cap");
     if (n_past < 0 || n_past + tq->shape[0] > tk->shape[0])
         return bad(g, "attention", "positions beyond the cache");

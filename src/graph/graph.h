@@ -27,7 +27,7 @@ typedef enum flt_op {
     FLT_OP_ADD,           /* src0 + src1, same shape, F32 */
     FLT_OP_ROPE,          /* src0 F32 [n, heads, hd], src1 positions I32 [n], src2 freq factors F32 [n_rot/2] or -1;
                              ip[0]=n_rot, fp[0]=freq_base, fp[1]=freq_scale */
-    FLT_OP_ATTENTION,     /* src0 q F32 [n, H, hd], src1 K cache [ctx, Hkv, hd], src2 V cache [ctx, Hkv, hd];
+    FLT_OP_ATTENTION,     /* src0 q F32 [n, H, hd], src1 K cache [ctx, Hkv, hd], src2 V cache [ctx, Hkv, hd] (F32 or F16);
                              ip[0]=n_past (keys before this batch), fp[0]=scale; causal -> F32 [n, H*hd] */
     FLT_OP_SWIGLU,        /* silu(src0) * src1, F32, same shape */
     FLT_OP_CUSTOM,        /* an op defined outside the core: node->desc runs it, node->params configures it */

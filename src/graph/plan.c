@@ -1,6 +1,10 @@
 #include "graph/plan.h"
 
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/checked.h"
 
@@ -92,6 +96,223 @@ void flt_graph_bind(flt_graph *g, void *arena) {
     }
 }
 
+/* ---- execution ---- */
+
+/* Work below these many element operations is not worth waking a thread for
+ * (a wake-up plus a handover costs about a microsecond). */
+#define FLT_GRAIN_MATMUL (1 << 16) /* multiply-adds */
+#define FLT_GRAIN_ELEM (1 << 15)   /* elements of element-wise ops */
+#define FLT_PARTS_PER_THREAD 4
+
+typedef struct {
+    uintptr_t lo, hi;
+    bool write;
+} range;
+
+typedef struct {
+    alignas(64) atomic_int done;
+} done_ctr;
+
+void flt_graph_exec_init(flt_graph_exec *x) { memset(x, 0, sizeof *x); }
+
+void flt_graph_exec_free(flt_graph_exec *x) {
+    if (!x) return;
+    free(x->parts);
+    free(x->sync);
+    free(x->cum);
+    free(x->counters);
+    free(x->ranges);
+    free(x->done);
+    flt_graph_exec_init(x);
+}
+
+static flintrt_status exec_reserve(flt_graph_exec *x, int n_nodes, flt_err *e) {
+    if (!x->done) {
+        void *d = NULL;
+        if (posix_memalign(&d, 64, sizeof(done_ctr))) return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "executor");
+        x->done = d;
+    }
+    if (n_nodes <= x->cap_nodes) return FLINTRT_OK;
+    int cap = n_nodes + n_nodes / 2 + 16;
+    int *parts = flt_malloc_array((size_t)cap, sizeof *parts);
+    unsigned char *sync = flt_malloc_array((size_t)cap, 1);
+    int *cum = flt_malloc_array((size_t)cap + 1, sizeof *cum);
+    atomic_int *ctr = flt_malloc_array((size_t)cap, sizeof *ctr);
+    range *rg = flt_malloc_array((size_t)cap * 2 * (FLT_NODE_MAX_SRC + 2), sizeof *rg);
+    if (!parts || !sync || !cum || !ctr || !rg) {
+        free(parts); free(sync); free(cum); free(ctr); free(rg);
+        return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "executor schedule for %d nodes", n_nodes);
+    }
+    free(x->parts); free(x->sync); free(x->cum); free(x->counters); free(x->ranges);
+    x->parts = parts;
+    x->sync = sync;
+    x->cum = cum;
+    x->counters = ctr;
+    x->ranges = rg;
+    x->cap_nodes = cap;
+    x->cap_ranges = cap * (FLT_NODE_MAX_SRC + 2);
+    return FLINTRT_OK;
+}
+
+/* How many parts node n is worth cutting into. */
+static int node_parts(const flt_graph *g, const flt_node *n, int max_parts, int force, int index) {
+    if (max_parts <= 1) return 1;
+    if (force == 1 || (force == 2 && index % 2)) return max_parts;
+    if (force == 2) return 1;
+    const flt_tensor *out = &g->values[n->out].t;
+    double cost, grain = FLT_GRAIN_ELEM;
+    switch (n->op) {
+    case FLT_OP_MUL_MAT: {
+        const flt_tensor *w = &g->values[n->src[0]].t, *x = &g->values[n->src[1]].t;
+        cost = (double)w->shape[0] * (double)w->shape[1] * (double)x->shape[0];
+        grain = FLT_GRAIN_MATMUL;
+        break;
+    }
+    case FLT_OP_ATTENTION: {
+        const flt_tensor *q = &g->values[n->src[0]].t;
+        double keys = (double)n->ip[0] + (double)q->shape[0];
+        cost = 2.0 * (double)flt_tensor_nelem(q) * keys;
+        grain = FLT_GRAIN_MATMUL;
+        break;
+    }
+    case FLT_OP_ROPE: cost = 8.0 * (double)flt_tensor_nelem(out); break;
+    case FLT_OP_SWIGLU: cost = 4.0 * (double)flt_tensor_nelem(out); break;
+    default: {
+        cost = (double)flt_tensor_nelem(out);
+        if (n->src[0] >= 0) {
+            double c0 = (double)flt_tensor_nelem(&g->values[n->src[0]].t);
+            if (n->op != FLT_OP_GET_ROWS && c0 > cost) cost = c0;
+        }
+        break;
+    }
+    }
+    double p = cost / grain;
+    if (p <= 1.0) return 1;
+    return p >= max_parts ? max_parts : (int)p + 1 > max_parts ? max_parts : (int)p + 1;
+}
+
+static bool overlaps(const range *a, const range *b) {
+    return (a->write || b->write) && a->lo < b->hi && b->lo < a->hi;
+}
+
+static int node_ranges(const flt_graph *g, const flt_node *n, range *r) {
+    int k = 0;
+    for (int s = 0; s < n->n_src; s++) {
+        if (n->src[s] < 0) continue;
+        const flt_tensor *t = &g->values[n->src[s]].t;
+        r[k++] = (range){(uintptr_t)t->data, (uintptr_t)t->data + flt_tensor_nbytes(t), false};
+    }
+    const flt_tensor *o = &g->values[n->out].t;
+    r[k++] = (range){(uintptr_t)o->data, (uintptr_t)o->data + flt_tensor_nbytes(o), true};
+    if (n->scratch >= 0) {
+        const flt_tensor *t = &g->values[n->scratch].t;
+        r[k++] = (range){(uintptr_t)t->data, (uintptr_t)t->data + flt_tensor_nbytes(t), true};
+    }
+    return k;
+}
+
+/* Fill parts, sync and cum for g. Accesses since the last sync are kept in two
+ * lists, those of single-part nodes (all on the caller's thread) and those of
+ * shared nodes; a single-part node only conflicts with the second. */
+static void schedule(const flt_graph *g, flt_graph_exec *x, int n_threads) {
+    int max_parts = n_threads > 1 ? n_threads * FLT_PARTS_PER_THREAD : 1;
+    range *multi = x->ranges, *single = multi + x->cap_ranges / 2;
+    int nm = 0, ns = 0, total = 0;
+    range mine[FLT_NODE_MAX_SRC + 2];
+    for (int i = 0; i < g->n_nodes; i++) {
+        const flt_node *n = &g->nodes[i];
+        int p = node_parts(g, n, max_parts, x->force_split, i);
+        int k = node_ranges(g, n, mine);
+        bool sync = false;
+        for (int a = 0; a < k && !sync; a++) {
+            for (int b = 0; b < nm && !sync; b++) sync = overlaps(&mine[a], &multi[b]);
+            if (p > 1)
+                for (int b = 0; b < ns && !sync; b++) sync = overlaps(&mine[a], &single[b]);
+        }
+        /* The lists hold at most one node's ranges per node; keep them bounded
+         * by syncing when full (never happens with cap_ranges/2 >= n_nodes*18). */
+        if (nm + k > x->cap_ranges / 2 || ns + k > x->cap_ranges / 2) sync = true;
+        if (sync) nm = ns = 0;
+        for (int a = 0; a < k; a++) {
+            if (p > 1) multi[nm++] = mine[a];
+            else single[ns++] = mine[a];
+        }
+        x->parts[i] = p;
+        x->sync[i] = sync;
+        x->cum[i] = total;
+        total += p;
+    }
+    x->cum[g->n_nodes] = total;
+}
+
+typedef struct {
+    const flt_graph *g;
+    const flt_kernels *k;
+    const flt_graph_exec *x;
+} exec_ctx;
+
+static void wait_done(atomic_int *done, int target) {
+    int spins = 0;
+    while (atomic_load_explicit(done, memory_order_acquire) < target) flt_pool_backoff(&spins);
+}
+
+static void exec_job(void *arg, int ith, int nth) {
+    (void)nth;
+    const exec_ctx *c = arg;
+    const flt_graph *g = c->g;
+    const flt_graph_exec *x = c->x;
+    atomic_int *next = x->counters;
+    atomic_int *done = &((done_ctr *)x->done)->done;
+    /* `done` counts finished parts, so "done >= cum[i]" means "every part of
+     * every node before i is finished" only while no thread has gone past node
+     * i: every thread stops at every sync point, including those of nodes it
+     * does not run. */
+    for (int i = 0; i < g->n_nodes; i++) {
+        int p = x->parts[i];
+        if (p == 1) {
+            if (x->sync[i]) wait_done(done, x->cum[i]);
+            if (ith != 0) continue;
+            flt_cpu_node(g, &g->nodes[i], c->k, 0, 1);
+            atomic_fetch_add_explicit(done, 1, memory_order_release);
+            continue;
+        }
+        if (x->sync[i]) wait_done(done, x->cum[i]);
+        for (;;) {
+            int j = atomic_fetch_add_explicit(&next[i], 1, memory_order_relaxed);
+            if (j >= p) break;
+            flt_cpu_node(g, &g->nodes[i], c->k, j, p);
+            atomic_fetch_add_explicit(done, 1, memory_order_release);
+        }
+    }
+    /* The caller returns only when every part is done (outputs are read next). */
+    if (ith == 0) wait_done(done, x->cum[g->n_nodes]);
+}
+
+flintrt_status flt_graph_run_exec(const flt_graph *g, flt_pool *pool, const flt_kernels *k, flt_graph_exec *x,
+                                  flt_err *e) {
+    int nt = flt_pool_size(pool);
+    if (nt == 1 && !x->force_split) {
+        for (int i = 0; i < g->n_nodes; i++) flt_cpu_node(g, &g->nodes[i], k, 0, 1);
+        return FLINTRT_OK;
+    }
+    flintrt_status st = exec_reserve(x, g->n_nodes, e);
+    if (st) return st;
+    schedule(g, x, nt > 1 ? nt : 2);
+    if (x->cum[g->n_nodes] == g->n_nodes) {
+        /* Nothing worth sharing: the whole graph on this thread, no wake-up. */
+        for (int i = 0; i < g->n_nodes; i++) flt_cpu_node(g, &g->nodes[i], k, 0, 1);
+        return FLINTRT_OK;
+    }
+    atomic_int *next = x->counters;
+    for (int i = 0; i < g->n_nodes; i++) atomic_store_explicit(&next[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&((done_ctr *)x->done)->done, 0, memory_order_relaxed);
+    exec_ctx c = {g, k, x};
+    flt_pool_run_dynamic(pool, exec_job, &c);
+    return FLINTRT_OK;
+}
+
+/* Fallback when the schedule cannot be allocated: every node on every thread,
+ * a barrier after each. */
 typedef struct {
     const flt_graph *g;
     flt_pool *pool;
@@ -107,6 +328,12 @@ static void run_all(void *arg, int ith, int nth) {
 }
 
 void flt_graph_run(const flt_graph *g, flt_pool *pool, const flt_kernels *k) {
-    run_ctx c = {g, pool, k};
-    flt_pool_run(pool, run_all, &c);
+    flt_graph_exec x;
+    flt_graph_exec_init(&x);
+    flt_err e;
+    if (flt_graph_run_exec(g, pool, k, &x, &e) != FLINTRT_OK) {
+        run_ctx c = {g, pool, k};
+        flt_pool_run(pool, run_all, &c);
+    }
+    flt_graph_exec_free(&x);
 }

@@ -36,7 +36,7 @@ typedef struct flt_llama {
 flintrt_status flt_llama_load(const flt_gguf *g, flt_llama **out, flt_err *e);
 void flt_llama_free(flt_llama *m);
 
-/* The per-layer KV cache a session owns: F32 [n_ctx, n_head_kv * head_dim]. */
+/* The per-layer KV cache a session owns: F16 or F32 [n_ctx, n_head_kv * head_dim]. */
 typedef struct flt_llama_cache {
     flt_tensor *k, *v; /* n_layer each */
     int32_t n_ctx;

@@ -383,6 +383,22 @@ void flt_onnx_host_set_output(flt_onnx_host *h, int i, const flt_onnx_tinfo *inf
     v->pending = false;
 }
 
+flt_onnx_seq *flt_onnx_host_seq(flt_onnx_host *h, int64_t n, uint8_t elem_kind) {
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(flt_onnx_tinfo)) {
+        flt_fail(h->e, FLINTRT_ERR_LIMIT, "sequence of %" PRId64 " elements", n);
+        return NULL;
+    }
+    flt_onnx_seq *s = flt_arena_alloc(&h->run->mem, sizeof *s, "sequence", h->e);
+    flt_onnx_tinfo *ti = s ? flt_arena_array(&h->run->mem, (size_t)(n ? n : 1), sizeof *ti, "sequence", h->e) : NULL;
+    const void **d = ti ? flt_arena_array(&h->run->mem, (size_t)(n ? n : 1), sizeof *d, "sequence", h->e) : NULL;
+    if (!d) return NULL;
+    s->n = n;
+    s->elem_kind = elem_kind;
+    s->ti = ti;
+    s->data = (const void *const *)d;
+    return s;
+}
+
 static flintrt_status run_graph(flt_onnx_run *r);
 
 flintrt_status flt_onnx_host_run_graph(flt_onnx_host *h, const flt_onnx_graph *g, int n_in,
@@ -397,9 +413,20 @@ flintrt_status flt_onnx_host_run_graph(flt_onnx_host *h, const flt_onnx_graph *g
     flintrt_status st = run_init(&sub, g, h->run, h->run->env, e);
     for (int i = 0; !st && i < n_in; i++) {
         rt_val *v = &sub.vals[g->inputs[i]];
+        const flt_onnx_value *decl = &g->values[g->inputs[i]];
         v->ti = in_info[i];
         v->known = true;
         v->data = in_data[i];
+        if (decl->has_type && decl->n_wrap && decl->wrap[0] == FLT_ONNX_KIND_OPTIONAL &&
+            in_info[i].kind != FLT_ONNX_KIND_OPTIONAL) {
+            /* a T where optional(T) is declared (a Loop carrying optional(seq) whose body returns seq): wrap it */
+            flt_onnx_seq *w = flt_onnx_host_seq(h, 1, in_info[i].kind);
+            if (!w) { st = e->status; break; }
+            ((flt_onnx_tinfo *)w->ti)[0] = in_info[i];
+            ((const void **)w->data)[0] = in_data[i];
+            v->ti = (flt_onnx_tinfo){.dtype = in_info[i].dtype, .ndim = 0, .kind = FLT_ONNX_KIND_OPTIONAL};
+            v->data = w;
+        }
     }
     if (!st) st = run_graph(&sub);
     for (int i = 0; !st && i < n_out; i++) {
@@ -409,9 +436,9 @@ flintrt_status flt_onnx_host_run_graph(flt_onnx_host *h, const flt_onnx_graph *g
             st = flt_fail(e, FLINTRT_ERR_INTERNAL, "subgraph '%s': output %d not computed", g->name, i);
             break;
         }
-        void *copy = flt_arena_alloc(&h->run->mem, b, "subgraph output", e);
-        if (!copy) { st = e->status; break; }
-        if (b) memcpy(copy, v->data, b);
+        /* deep: a sequence's elements live in the subgraph's run memory */
+        const void *copy;
+        if ((st = flt_onnx_value_copy(&h->run->mem, &v->ti, v->data, &copy, e))) break;
         out_info[i] = v->ti;
         out_data[i] = copy;
     }
@@ -456,6 +483,28 @@ static flintrt_status run_host(flt_onnx_run *r, const flt_onnx_node *n, flt_onnx
     return FLINTRT_OK;
 }
 
+/* A sequence/optional input reaches only operators that take them; Identity
+ * (defined on every type) passes it through. *done: handled here. */
+static flintrt_status non_tensor_inputs(flt_onnx_run *r, const flt_onnx_node *n, const flt_onnx_kctx *k, bool *done) {
+    *done = false;
+    int first = -1;
+    for (int i = 0; i < n->n_in && first < 0; i++)
+        if (k->in[i].ndim >= 0 && k->in[i].kind != FLT_ONNX_KIND_TENSOR) first = i;
+    if (first < 0 || (n->op->flags & FLT_ONNX_OP_ANY_VALUE)) return FLINTRT_OK;
+    if (!strcmp(n->op_type, "Identity") && !n->domain[0] && n->n_in == 1 && n->n_out == 1) {
+        if (n->out[0] >= 0) {
+            rt_val *v = &r->vals[n->out[0]];
+            v->ti = k->in[0];
+            v->known = true;
+            v->data = r->vals[n->in[0]].data;
+        }
+        *done = true;
+        return FLINTRT_OK;
+    }
+    return flt_fail(r->e, FLINTRT_ERR_FORMAT, "input %d ('%s') is a %s; %s takes tensors", first,
+                    r->g->values[n->in[first]].name, flt_onnx_kind_name(k->in[first].kind), n->op_type);
+}
+
 static flintrt_status run_node(flt_onnx_run *r, int ni) {
     const flt_onnx_node *n = &r->g->nodes[ni];
     r->cur_node = ni;
@@ -465,6 +514,9 @@ static flintrt_status run_node(flt_onnx_run *r, int ni) {
     if (st) return st;
     const flt_onnx_op *op = n->op;
     if (!op) return flt_fail(r->e, FLINTRT_ERR_UNSUPPORTED, "operator not supported");
+    bool done;
+    FLT_ONNX_TRY(non_tensor_inputs(r, n, k, &done));
+    if (done) return FLINTRT_OK;
     if (op->host) {
         if (r->fold) return FLINTRT_ERR_NOT_FOUND;
         return run_host(r, n, k);
@@ -508,8 +560,9 @@ static flintrt_status run_node(flt_onnx_run *r, int ni) {
         return FLINTRT_OK;
     }
     if (op->flags & FLT_ONNX_OP_ALIAS) {
-        const rt_val *in = &r->vals[n->in[0]];
         if (n->out[0] < 0) return FLINTRT_OK;
+        if (n->n_in < 1 || n->in[0] < 0) return flt_fail(r->e, FLINTRT_ERR_FORMAT, "alias node without an input");
+        const rt_val *in = &r->vals[n->in[0]];
         rt_val *v = &r->vals[n->out[0]];
         if (in->ti.dtype != v->ti.dtype || flt_onnx_nelem(&in->ti) != flt_onnx_nelem(&v->ti))
             return flt_fail(r->e, FLINTRT_ERR_INTERNAL, "alias changes the size");
@@ -715,6 +768,16 @@ flintrt_status flt_onnx_session_bind(flt_onnx_session *s, int id, const flt_onnx
     if (t->ndim < 0 || t->ndim > FLT_ONNX_MAX_DIMS || !flt_onnx_tinfo_bytes(t, &b))
         return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "input '%s': bad shape", v->name);
     if (b && !data) return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "input '%s': no data", v->name);
+    if (t->kind != FLT_ONNX_KIND_TENSOR || v->n_wrap) {
+        /* a sequence or optional (data: a flt_onnx_seq), or one declared */
+        if (flt_onnx_value_check(t, data, 0, e) || flt_onnx_value_matches(v, t, data, e)) {
+            flt_err_prefix(e, "input '%s'", v->name);
+            return e->status;
+        }
+        s->bound[id] = data;
+        s->bound_ti[id] = *t;
+        return FLINTRT_OK;
+    }
     size_t es = flt_onnx_dtype_size(t->dtype);
     if (es > 1 && ((uintptr_t)data % es))
         return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "input '%s': data is not aligned to %zu bytes", v->name, es);
@@ -766,9 +829,8 @@ flintrt_status flt_onnx_session_run(flt_onnx_session *s, flt_err *e) {
             st = flt_fail(e, FLINTRT_ERR_INTERNAL, "output '%s' was not computed", g->values[g->outputs[i]].name);
             break;
         }
-        void *d = flt_arena_alloc(&s->out_mem, b, "output", e);
-        if (!d) { st = e->status; break; }
-        if (b) memcpy(d, v->data, b);
+        const void *d;
+        if ((st = flt_onnx_value_copy(&s->out_mem, &v->ti, v->data, &d, e))) break;
         s->out_ti[i] = v->ti;
         s->out_data[i] = d;
     }

@@ -52,20 +52,15 @@ static bool has_dotdot(const char *p) {
     }
 }
 
-flintrt_status flt_onnx_external(flt_onnx_model *m, const char *tensor, const flt_bytes *location, bool has_offset,
-                                 uint64_t offset, bool has_length, uint64_t length, size_t need, const void **data,
-                                 flt_err *e) {
+/* Resolve and map (once) the external data file named loc; *index: its slot. */
+static flintrt_status map_location(flt_onnx_model *m, const char *tensor, const char *loc, int *index, bool *fresh,
+                                   flt_err *e) {
+    *fresh = false;
     if (!m->dir)
         return flt_fail(e, FLINTRT_ERR_UNSUPPORTED, "tensor '%s': external data needs the model loaded from a file",
                         tensor);
-    if (!location || location->n == 0)
-        return flt_fail(e, FLINTRT_ERR_FORMAT, "tensor '%s': external data without a location", tensor);
-    if (memchr(location->p, 0, location->n) || location->n > 4096)
-        return flt_fail(e, FLINTRT_ERR_FORMAT, "tensor '%s': external data location is not a valid path", tensor);
-    char loc[4097];
-    memcpy(loc, location->p, location->n);
-    loc[location->n] = '\0';
-    if (loc[0] == '/' || loc[0] == '\\' || strchr(loc, '\\') || (location->n >= 2 && loc[1] == ':'))
+    size_t ln = strlen(loc);
+    if (loc[0] == '/' || loc[0] == '\\' || strchr(loc, '\\') || (ln >= 2 && loc[1] == ':'))
         return flt_fail(e, FLINTRT_ERR_FORMAT,
                         "tensor '%s': external data path '%s' is absolute; only paths inside the model's folder are allowed",
                         tensor, loc);
@@ -74,11 +69,11 @@ flintrt_status flt_onnx_external(flt_onnx_model *m, const char *tensor, const fl
                         "tensor '%s': external data path '%s' contains '..'; only paths inside the model's folder are allowed",
                         tensor, loc);
     size_t dl = strlen(m->dir);
-    char *joined = malloc(dl + 1 + location->n + 1);
+    char *joined = malloc(dl + 1 + ln + 1);
     if (!joined) return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "external data path");
     memcpy(joined, m->dir, dl);
     joined[dl] = '/';
-    memcpy(joined + dl + 1, loc, location->n + 1);
+    memcpy(joined + dl + 1, loc, ln + 1);
     char *real = realpath(joined, NULL);
     int err = errno;
     free(joined);
@@ -95,22 +90,62 @@ flintrt_status flt_onnx_external(flt_onnx_model *m, const char *tensor, const fl
     int found = -1;
     for (int i = 0; i < m->n_ext_maps; i++)
         if (!strcmp(m->ext_paths[i], real)) found = i;
-    if (found < 0) {
-        if (m->n_ext_maps == m->cap_ext_maps) {
-            int cap = m->cap_ext_maps ? m->cap_ext_maps * 2 : 4;
-            flt_mapped_file *nm = realloc(m->ext_maps, (size_t)cap * sizeof *nm);
-            if (nm) m->ext_maps = nm;
-            char **np = realloc(m->ext_paths, (size_t)cap * sizeof *np);
-            if (np) m->ext_paths = np;
-            if (!nm || !np) { free(real); return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "external data"); }
-            m->cap_ext_maps = cap;
-        }
-        flintrt_status st = map_nofollow(real, &m->ext_maps[m->n_ext_maps], e);
-        if (st) { free(real); flt_err_prefix(e, "tensor '%s'", tensor); return st; }
-        m->ext_paths[m->n_ext_maps] = real;
-        found = m->n_ext_maps++;
-    } else {
+    if (found >= 0) {
         free(real);
+        *index = found;
+        return FLINTRT_OK;
+    }
+    if (m->n_ext_maps == m->cap_ext_maps) {
+        int cap = m->cap_ext_maps ? m->cap_ext_maps * 2 : 4;
+        flt_mapped_file *nm = realloc(m->ext_maps, (size_t)cap * sizeof *nm);
+        if (nm) m->ext_maps = nm;
+        char **np = realloc(m->ext_paths, (size_t)cap * sizeof *np);
+        if (np) m->ext_paths = np;
+        if (!nm || !np) { free(real); return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "external data"); }
+        m->cap_ext_maps = cap;
+    }
+    flintrt_status st = map_nofollow(real, &m->ext_maps[m->n_ext_maps], e);
+    if (st) { free(real); flt_err_prefix(e, "tensor '%s'", tensor); return st; }
+    m->ext_paths[m->n_ext_maps] = real;
+    *index = m->n_ext_maps++;
+    *fresh = true;
+    return FLINTRT_OK;
+}
+
+flintrt_status flt_onnx_external_premap(flt_onnx_model *m, const char *name, const void **data, size_t *size,
+                                        flt_err *e) {
+    int idx;
+    bool fresh;
+    flintrt_status st = map_location(m, "(manifest)", name, &idx, &fresh, e);
+    if (st) return st;
+    *data = m->ext_maps[idx].data;
+    *size = m->ext_maps[idx].size;
+    return FLINTRT_OK;
+}
+
+flintrt_status flt_onnx_external(flt_onnx_model *m, const char *tensor, const flt_bytes *location, bool has_offset,
+                                 uint64_t offset, bool has_length, uint64_t length, size_t need, const void **data,
+                                 flt_err *e) {
+    if (!location || location->n == 0)
+        return flt_fail(e, FLINTRT_ERR_FORMAT, "tensor '%s': external data without a location", tensor);
+    if (memchr(location->p, 0, location->n) || location->n > 4096)
+        return flt_fail(e, FLINTRT_ERR_FORMAT, "tensor '%s': external data location is not a valid path", tensor);
+    char loc[4097];
+    memcpy(loc, location->p, location->n);
+    loc[location->n] = '\0';
+    int found;
+    bool fresh;
+    flintrt_status mst = map_location(m, tensor, loc, &found, &fresh, e);
+    if (mst) return mst;
+    const flt_onnx_load_opts *o = m->load_opts;
+    if (fresh && o && (o->premapped_only || o->on_external)) {
+        const char *rel = m->ext_paths[found] + strlen(m->dir) + 1;
+        if (o->premapped_only)
+            return flt_fail(e, FLINTRT_ERR_SIGNATURE,
+                            "tensor '%s': external data file '%s' is not covered by the signature (sign a manifest listing it: docs/SECURITY.md)",
+                            tensor, rel);
+        flintrt_status st = o->on_external(o->user, rel, m->ext_maps[found].data, m->ext_maps[found].size, e);
+        if (st) { flt_err_prefix(e, "tensor '%s': external data '%s'", tensor, rel); return st; }
     }
     const flt_mapped_file *f = &m->ext_maps[found];
     if (!has_offset) offset = 0;

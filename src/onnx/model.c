@@ -15,6 +15,7 @@
 #include "core/checked.h"
 #include "formats/protobuf.h"
 #include "onnx/model_internal.h"
+#include "onnx/op.h"
 #include "onnx/registry.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -325,8 +326,28 @@ static flintrt_status parse_type(pctx *c, const flt_pb_field *tf, int depth, flt
                 if (g.number == 1) FLT_ONNX_TRY(flt_pb_i32(&g, "TypeProto.Tensor.elem_type", &v->elem_type, c->e));
                 else if (g.number == 2) FLT_ONNX_TRY(parse_shape(c, &g, depth + 2, v));
             });
-        } else if (f.number == 4 || f.number == 5 || f.number == 8 || f.number == 9) {
-            static const char *const kinds[] = {[4] = "sequence", [5] = "map", [8] = "sparse tensor", [9] = "optional"};
+        } else if (f.number == 4 || f.number == 9) {
+            /* Sequence / Optional: { TypeProto elem_type = 1; } */
+            const char *what = f.number == 4 ? "TypeProto.Sequence" : "TypeProto.Optional";
+            FLT_ONNX_TRY(flt_pb_enter(depth + 1, &f, what, c->e));
+            if (v->n_wrap >= FLT_ONNX_MAX_WRAP)
+                return flt_fail(c->e, FLINTRT_ERR_UNSUPPORTED, "value '%s' at offset %" PRIu64 ": types nested deeper than %d",
+                                v->name, tf->offset, FLT_ONNX_MAX_WRAP);
+            v->wrap[v->n_wrap++] = f.number == 4 ? FLT_ONNX_KIND_SEQUENCE : FLT_ONNX_KIND_OPTIONAL;
+            v->has_type = true;
+            v->ndim = -1;
+            flt_reader sr;
+            flt_pb_sub(&f, &sr);
+            flt_pb_field g;
+            bool inner = false;
+            FOR_FIELDS(c, sr, g, what, {
+                if (g.number != 1) continue;
+                if (inner) return flt_fail(c->e, FLINTRT_ERR_FORMAT, "value '%s': %s has two element types", v->name, what);
+                inner = true;
+                FLT_ONNX_TRY(parse_type(c, &g, depth + 2, v));
+            });
+        } else if (f.number == 5 || f.number == 8) {
+            static const char *const kinds[] = {[5] = "map", [8] = "sparse tensor"};
             return flt_fail(c->e, FLINTRT_ERR_UNSUPPORTED, "value '%s' at offset %" PRIu64 ": %s types are not supported",
                             v->name, tf->offset, kinds[f.number]);
         }
@@ -408,8 +429,7 @@ static flintrt_status parse_attr(pctx *c, const flt_pb_field *af, int depth, int
     if (type < 1 || type > 14)
         return flt_fail(e, FLINTRT_ERR_FORMAT, "attribute '%s' at offset %" PRIu64 ": type %d", a->name, af->offset, type);
     a->type = (flt_onnx_attr_type)type;
-    if (type == FLT_ONNX_ATTR_SPARSE_TENSOR || type == FLT_ONNX_ATTR_SPARSE_TENSORS || type == FLT_ONNX_ATTR_TYPE_PROTO ||
-        type == FLT_ONNX_ATTR_TYPE_PROTOS)
+    if (type == FLT_ONNX_ATTR_SPARSE_TENSOR || type == FLT_ONNX_ATTR_SPARSE_TENSORS || type == FLT_ONNX_ATTR_TYPE_PROTOS)
         return flt_fail(e, FLINTRT_ERR_UNSUPPORTED, "attribute '%s' at offset %" PRIu64 ": attribute type %d is not supported",
                         a->name, af->offset, type);
     float *fl = NULL;
@@ -462,6 +482,17 @@ static flintrt_status parse_attr(pctx *c, const flt_pb_field *af, int depth, int
         case 8: FLT_ONNX_TRY(flt_pb_read(&f, FLT_PB_VARINT, "AttributeProto.ints", iv, ni, &ki, e)); break;
         case 9: sv[ks++] = f.bytes; break;
         case 10: FLT_ONNX_TRY(parse_tensor_field(c, &f, depth + 1, &tv[kt++])); break;
+        case 14: {
+            flt_onnx_value *tp = alloc_n(c, 1, sizeof *tp, "attribute type");
+            if (!tp) return e->status;
+            tp->name = "";
+            tp->ndim = -1;
+            tp->producer = -1;
+            tp->outer = -1;
+            FLT_ONNX_TRY(parse_type(c, &f, depth + 1, tp));
+            a->tp = tp;
+            break;
+        }
         case 11: {
             flt_onnx_graph *g;
             FLT_ONNX_TRY(parse_graph(c, &f, depth + 1, gdepth + 1, &g));
@@ -482,6 +513,9 @@ static flintrt_status parse_attr(pctx *c, const flt_pb_field *af, int depth, int
         break;
     case FLT_ONNX_ATTR_GRAPH:
         if (!a->g) return flt_fail(e, FLINTRT_ERR_FORMAT, "attribute '%s' at offset %" PRIu64 ": GRAPH without a graph", a->name, af->offset);
+        break;
+    case FLT_ONNX_ATTR_TYPE_PROTO:
+        if (!a->tp) return flt_fail(e, FLINTRT_ERR_FORMAT, "attribute '%s' at offset %" PRIu64 ": TYPE_PROTO without a type", a->name, af->offset);
         break;
     default: break;
     }
@@ -770,7 +804,7 @@ static flintrt_status link_graph(pctx *c, flt_onnx_graph *g, link_state *parent)
             nv.kind = FLT_ONNX_V_INPUT;
             nv.producer = -1;
             nv.outer = -1;
-            if (nv.has_type && !flt_onnx_dtype(nv.elem_type, &(flt_dtype){0})) {
+            if (nv.has_type && !flt_onnx_dtype(nv.elem_type, &(flt_dtype){0}) && !(nv.n_wrap && !nv.elem_type)) {
                 st = flt_fail(e, FLINTRT_ERR_UNSUPPORTED, "graph input '%s' has type %s", v->name, flt_onnx_type_name(nv.elem_type));
                 goto done;
             }
@@ -991,6 +1025,11 @@ static flintrt_status finish_load(flt_onnx_model *m, flt_err *e) {
 }
 
 flintrt_status flt_onnx_load_memory(const void *data, size_t size, const char *dir, flt_onnx_model **out, flt_err *e) {
+    return flt_onnx_load_ex(data, size, dir, NULL, out, e);
+}
+
+flintrt_status flt_onnx_load_ex(const void *data, size_t size, const char *dir, const flt_onnx_load_opts *o,
+                                flt_onnx_model **out, flt_err *e) {
     *out = NULL;
     flt_onnx_model *m = calloc(1, sizeof *m);
     if (!m) return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "model");
@@ -1004,7 +1043,11 @@ flintrt_status flt_onnx_load_memory(const void *data, size_t size, const char *d
         flt_onnx_free(m);
         return flt_fail(e, FLINTRT_ERR_IO, "model folder '%s' cannot be resolved", dir);
     }
-    flintrt_status st = finish_load(m, e);
+    m->load_opts = o;
+    flintrt_status st = o && o->before_parse ? o->before_parse(m, o->user, e) : FLINTRT_OK;
+    if (!st && o && o->on_parse) o->on_parse(o->parse_user);
+    if (!st) st = finish_load(m, e);
+    m->load_opts = NULL;
     if (st) { flt_onnx_free(m); return st; }
     *out = m;
     return FLINTRT_OK;
@@ -1055,6 +1098,104 @@ flintrt_status flt_onnx_parse_tensor(const void *data, size_t size, flt_arena *a
     flt_reader r;
     flt_reader_init(&r, data, size, 0);
     flintrt_status st = parse_tensor_in(&c, r, 0, out);
+    *arena = tmp.arena;
+    return st;
+}
+
+/* ---- SequenceProto / OptionalProto (backend test data) ---- */
+
+/* SequenceProto.DataType / OptionalProto.DataType */
+enum { PB_ELEM_UNDEFINED = 0, PB_ELEM_TENSOR = 1, PB_ELEM_SEQUENCE = 3, PB_ELEM_OPTIONAL = 5 };
+
+static flintrt_status parse_value_in(pctx *c, flt_reader r, uint64_t at, int kind, int depth, flt_onnx_tinfo *ti,
+                                     const void **value, const char **name) {
+    flt_err *e = c->e;
+    const char *what = kind == FLT_ONNX_KIND_SEQUENCE ? "SequenceProto" : "OptionalProto";
+    if (depth >= FLT_ONNX_MAX_WRAP)
+        return flt_fail(e, FLINTRT_ERR_UNSUPPORTED, "%s at offset %" PRIu64 ": nested deeper than %d", what, at,
+                        FLT_ONNX_MAX_WRAP);
+    flt_pb_field f;
+    int32_t elem = 0;
+    uint64_t n = 0;
+    uint32_t field = 0;
+    *name = "";
+    FOR_FIELDS(c, r, f, what, {
+        switch (f.number) {
+        case 1: FLT_ONNX_TRY(read_str(c, &f, "name", name)); break;
+        case 2: FLT_ONNX_TRY(flt_pb_i32(&f, "elem_type", &elem, e)); break;
+        case 3: case 5: case 7:
+            if (f.wire != FLT_PB_LEN) return flt_fail(e, FLINTRT_ERR_FORMAT, "%s at offset %" PRIu64 ": element is not a message", what, f.offset);
+            if (field && field != f.number)
+                return flt_fail(e, FLINTRT_ERR_FORMAT, "%s at offset %" PRIu64 ": elements of different kinds", what, at);
+            field = f.number;
+            n++;
+            break;
+        case 4: case 6:
+            return flt_fail(e, FLINTRT_ERR_UNSUPPORTED, "%s at offset %" PRIu64 ": %s elements are not supported", what, at,
+                            f.number == 4 ? "sparse tensor" : "map");
+        default: break;
+        }
+    });
+    static const uint32_t field_of[] = {[PB_ELEM_TENSOR] = 3, [PB_ELEM_SEQUENCE] = 5, [PB_ELEM_OPTIONAL] = 7};
+    if (elem != PB_ELEM_UNDEFINED && elem != PB_ELEM_TENSOR && elem != PB_ELEM_SEQUENCE && elem != PB_ELEM_OPTIONAL)
+        return flt_fail(e, FLINTRT_ERR_UNSUPPORTED, "%s at offset %" PRIu64 ": element type %d is not supported", what, at, (int)elem);
+    if (n && (elem == PB_ELEM_UNDEFINED || field != field_of[elem]))
+        return flt_fail(e, FLINTRT_ERR_FORMAT, "%s at offset %" PRIu64 ": elements do not match elem_type %d", what, at, (int)elem);
+    if (kind == FLT_ONNX_KIND_OPTIONAL && n > 1)
+        return flt_fail(e, FLINTRT_ERR_FORMAT, "%s at offset %" PRIu64 ": more than one value", what, at);
+    flt_onnx_seq *sq = alloc_n(c, 1, sizeof *sq, what);
+    flt_onnx_tinfo *eti = sq ? alloc_n(c, n ? n : 1, sizeof *eti, what) : NULL;
+    const void **edata = eti ? alloc_n(c, n ? n : 1, sizeof *edata, what) : NULL;
+    if (!edata) return e->status;
+    sq->n = (int64_t)n;
+    sq->elem_kind = elem == PB_ELEM_SEQUENCE ? FLT_ONNX_KIND_SEQUENCE
+                  : elem == PB_ELEM_OPTIONAL ? FLT_ONNX_KIND_OPTIONAL : FLT_ONNX_KIND_TENSOR;
+    memset(ti, 0, sizeof *ti);
+    ti->kind = (uint8_t)kind;
+    ti->dtype = FLT_F32; /* placeholder until an element says otherwise */
+    uint64_t k = 0;
+    FOR_FIELDS(c, r, f, what, {
+        if (f.number != field) continue;
+        flt_reader sr;
+        flt_pb_sub(&f, &sr);
+        if (field == 3) {
+            FLT_ONNX_TRY(flt_pb_enter(depth + 1, &f, "TensorProto", e));
+            flt_onnx_tensor t;
+            FLT_ONNX_TRY(parse_tensor_in(c, sr, f.offset, &t));
+            void *copy = flt_arena_alloc(&c->m->arena, t.nbytes, "sequence element", e);
+            if (!copy) return e->status;
+            if (t.nbytes) memcpy(copy, t.data, t.nbytes);
+            eti[k].dtype = t.dtype;
+            eti[k].ndim = t.ndim;
+            memcpy(eti[k].dims, t.dims, sizeof t.dims);
+            edata[k] = copy;
+            ti->dtype = t.dtype;
+        } else {
+            FLT_ONNX_TRY(flt_pb_enter(depth + 1, &f, field == 5 ? "SequenceProto" : "OptionalProto", e));
+            const char *inner_name;
+            FLT_ONNX_TRY(parse_value_in(c, sr, f.offset, field == 5 ? FLT_ONNX_KIND_SEQUENCE : FLT_ONNX_KIND_OPTIONAL,
+                                        depth + 1, &eti[k], &edata[k], &inner_name));
+            ti->dtype = eti[k].dtype;
+        }
+        k++;
+    });
+    sq->ti = eti;
+    sq->data = (const void *const *)edata;
+    *value = sq;
+    return FLINTRT_OK;
+}
+
+flintrt_status flt_onnx_parse_value(const void *data, size_t size, int kind, flt_arena *arena, flt_onnx_tinfo *ti,
+                                    const void **value, const char **name, flt_err *e) {
+    if (kind != FLT_ONNX_KIND_SEQUENCE && kind != FLT_ONNX_KIND_OPTIONAL)
+        return flt_fail(e, FLINTRT_ERR_INVALID_ARGUMENT, "parse_value: kind %d", kind);
+    flt_onnx_model tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.arena = *arena;
+    pctx c = {.m = &tmp, .e = e};
+    flt_reader r;
+    flt_reader_init(&r, data, size, 0);
+    flintrt_status st = parse_value_in(&c, r, 0, kind, 0, ti, value, name);
     *arena = tmp.arena;
     return st;
 }

@@ -6,7 +6,7 @@
  * memcpy, see onnx/op.h); the typed repeated fields (float_data, int32_data,
  * int64_data, double_data, uint64_data) are decoded into model-owned buffers.
  * External data is mapped read-only from files inside the model's folder only
- * (see external.c). Strings, sparse tensors and sequence/map types are refused
+ * (see external.c). Strings, sparse tensors and map types are refused
  * with FLINTRT_ERR_UNSUPPORTED naming where they occur.
  *
  * After flt_onnx_load the model never changes: any number of threads may read
@@ -80,6 +80,7 @@ typedef struct flt_onnx_attr {
     const flt_bytes *strings;
     const flt_onnx_tensor *tensors;
     const flt_onnx_graph *const *graphs;
+    const struct flt_onnx_value *tp;   /* TYPE_PROTO: the type (name "", only the type fields) */
 } flt_onnx_attr;
 
 typedef struct flt_onnx_node {
@@ -110,10 +111,17 @@ typedef struct flt_onnx_dim {
     const char *param;          /* the symbolic name, or NULL */
 } flt_onnx_dim;
 
+/* What a value holds (flt_onnx_tinfo.kind, flt_onnx_value.wrap): a tensor, a
+ * sequence of values, or an optional (none or one value). */
+enum { FLT_ONNX_KIND_TENSOR = 0, FLT_ONNX_KIND_SEQUENCE = 1, FLT_ONNX_KIND_OPTIONAL = 2 };
+#define FLT_ONNX_MAX_WRAP 4     /* sequence/optional nesting of a declared type */
+
 typedef struct flt_onnx_value {
     const char *name;
     flt_onnx_value_kind kind;
-    /* Declared type (graph input/output, value_info), if any. */
+    /* Declared type (graph input/output, value_info), if any. For sequences and
+     * optionals, elem_type/ndim/dims describe the innermost tensor (elem_type 0:
+     * unknown) and wrap lists the wrappers, outermost first. */
     bool has_type;
     int32_t elem_type;
     int ndim;                   /* -1: rank unknown */
@@ -124,6 +132,8 @@ typedef struct flt_onnx_value {
     int producer_slot;          /* which output of the producer */
     int outer;                  /* OUTER: the value id in the parent graph */
     int last_use;               /* last node reading it (implicit reads too); n_nodes if a graph output */
+    int n_wrap;                 /* 0: a tensor */
+    uint8_t wrap[FLT_ONNX_MAX_WRAP]; /* FLT_ONNX_KIND_SEQUENCE / _OPTIONAL */
 } flt_onnx_value;
 
 struct flt_onnx_graph {
@@ -145,7 +155,25 @@ typedef struct flt_onnx_opset {
     int64_t version;
 } flt_onnx_opset;
 
-typedef struct flt_onnx_model {
+/* Load-time hooks for the trust policy (api_graph.c): see flt_onnx_load_ex. */
+typedef struct flt_onnx_model flt_onnx_model;
+typedef struct flt_onnx_load_opts {
+    /* Runs after the model struct exists (dir resolved) and before the parser
+     * reads a byte: may pre-map external data files (flt_onnx_external_premap). */
+    flintrt_status (*before_parse)(flt_onnx_model *m, void *user, flt_err *e);
+    /* Runs once per external data file the parser maps itself, right after the
+     * mapping and before any of its bytes is used; name is the file's path
+     * relative to the model's folder (symlinks resolved). Non-OK refuses. */
+    flintrt_status (*on_external)(void *user, const char *name, const void *data, size_t size, flt_err *e);
+    void *user;
+    /* External data must name a file mapped by before_parse (a signed
+     * manifest lists them); others are refused with FLINTRT_ERR_SIGNATURE. */
+    bool premapped_only;
+    void (*on_parse)(void *user);        /* test hook: right before the parser starts */
+    void *parse_user;
+} flt_onnx_load_opts;
+
+struct flt_onnx_model {
     flt_arena arena;
     flt_mapped_file map;        /* the .onnx file (owned when loaded from a path) */
     const uint8_t *bytes;
@@ -159,7 +187,8 @@ typedef struct flt_onnx_model {
     flt_mapped_file *ext_maps;  /* external data files, mapped read-only */
     char **ext_paths;           /* their resolved paths (malloc'd) */
     int n_ext_maps, cap_ext_maps;
-} flt_onnx_model;
+    const flt_onnx_load_opts *load_opts; /* during flt_onnx_load_ex only, else NULL */
+};
 
 /* Map and parse path; external data resolves inside path's folder. */
 flintrt_status flt_onnx_load(const char *path, flt_onnx_model **out, flt_err *e);
@@ -167,6 +196,13 @@ flintrt_status flt_onnx_load(const char *path, flt_onnx_model **out, flt_err *e)
  * data (NULL refuses external data). */
 flintrt_status flt_onnx_load_memory(const void *data, size_t size, const char *dir, flt_onnx_model **out,
                                     flt_err *e);
+/* flt_onnx_load_memory with load hooks (o may be NULL). */
+flintrt_status flt_onnx_load_ex(const void *data, size_t size, const char *dir, const flt_onnx_load_opts *o,
+                                flt_onnx_model **out, flt_err *e);
+/* Map external data file `name` (relative to the model's folder, the rules of
+ * external data apply) now, for before_parse; the parser reuses the mapping. */
+flintrt_status flt_onnx_external_premap(flt_onnx_model *m, const char *name, const void **data, size_t *size,
+                                        flt_err *e);
 void flt_onnx_free(flt_onnx_model *m);
 /* Models with operators Flint lacks still load (so they can be inspected);
  * this names the first such node (FLINTRT_ERR_UNSUPPORTED). Sessions check it. */
@@ -176,6 +212,15 @@ flintrt_status flt_onnx_check_ops(const flt_onnx_model *m, flt_err *e);
  * outlive *out; decoded typed fields go into arena. External data refused. */
 flintrt_status flt_onnx_parse_tensor(const void *data, size_t size, flt_arena *arena, flt_onnx_tensor *out,
                                      flt_err *e);
+
+/* Parse a serialized SequenceProto (kind FLT_ONNX_KIND_SEQUENCE) or
+ * OptionalProto (FLT_ONNX_KIND_OPTIONAL), the backend tests' data for such
+ * values, into a value (flt_onnx_tinfo kind + flt_onnx_seq, see op.h) whose
+ * tensors are aligned copies in arena. *name borrows from data (may be "").
+ * Nesting deeper than FLT_ONNX_MAX_WRAP, maps and sparse tensors are refused. */
+struct flt_onnx_tinfo;
+flintrt_status flt_onnx_parse_value(const void *data, size_t size, int kind, flt_arena *arena,
+                                    struct flt_onnx_tinfo *ti, const void **value, const char **name, flt_err *e);
 
 /* Attribute lookup by name (NULL if absent). */
 const flt_onnx_attr *flt_onnx_node_attr(const flt_onnx_node *n, const char *name);

@@ -55,7 +55,21 @@ typedef struct flt_onnx_tinfo {
     flt_dtype dtype;
     int ndim;                            /* -1: absent optional input */
     int64_t dims[FLT_ONNX_MAX_DIMS];
+    uint8_t kind;                        /* FLT_ONNX_KIND_*: 0 (a tensor) unless set; see flt_onnx_seq */
 } flt_onnx_tinfo;
+
+/* Sequences and optionals. A value whose tinfo has kind SEQUENCE or OPTIONAL has
+ * ndim 0, dtype = its innermost tensors' dtype, and its data points to one
+ * flt_onnx_seq (immutable once made; build new ones, in run memory). An optional
+ * has n 0 (none) or 1. Only operators flagged FLT_ONNX_OP_ANY_VALUE see such
+ * inputs (they are host ops); Identity passes them through; anything else with
+ * one is refused by the framework. */
+typedef struct flt_onnx_seq {
+    int64_t n;
+    uint8_t elem_kind;                   /* kind of the elements (a sequence's are tensors) */
+    const flt_onnx_tinfo *ti;            /* n element types */
+    const void *const *data;             /* n elements: tensor bytes, or a flt_onnx_seq */
+} flt_onnx_seq;
 
 static inline int64_t flt_onnx_nelem(const flt_onnx_tinfo *t) {
     int64_t n = 1;
@@ -104,6 +118,7 @@ enum {
     FLT_ONNX_OP_ALIAS = 1u << 0,
     FLT_ONNX_OP_NO_FOLD = 1u << 1,
     FLT_ONNX_OP_EMPTY_INPUTS_OK = 1u << 2, /* min_in counts slots; they may be empty names (Loop) */
+    FLT_ONNX_OP_ANY_VALUE = 1u << 3,     /* host op that accepts sequence/optional inputs (checks kinds itself) */
 };
 
 struct flt_onnx_op {
@@ -135,6 +150,7 @@ flintrt_status flt_onnx_attr_floats(const flt_onnx_node *n, const char *name, co
                                     flt_err *e);
 flintrt_status flt_onnx_attr_tensor(const flt_onnx_node *n, const char *name, const flt_onnx_tensor **t, flt_err *e);
 flintrt_status flt_onnx_attr_graph(const flt_onnx_node *n, const char *name, const flt_onnx_graph **g, flt_err *e);
+flintrt_status flt_onnx_attr_type_proto(const flt_onnx_node *n, const char *name, const flt_onnx_value **tp, flt_err *e);
 
 /* ---- infer helpers (run time) ---- */
 /* Host-readable data of input i when it is known now (a constant, or computed
@@ -172,6 +188,23 @@ flintrt_status flt_onnx_host_run_graph(flt_onnx_host *h, const flt_onnx_graph *g
                                        flt_onnx_tinfo *out_info, const void **out_data);
 void flt_onnx_host_set_output(flt_onnx_host *h, int i, const flt_onnx_tinfo *info, const void *data);
 void *flt_onnx_host_alloc(flt_onnx_host *h, size_t bytes);
+/* A sequence/optional of n elements in run memory (ti/data arrays allocated,
+ * zeroed; fill them). NULL on error (h->e set). */
+flt_onnx_seq *flt_onnx_host_seq(flt_onnx_host *h, int64_t n, uint8_t elem_kind);
+
+/* ---- values (tensors, sequences, optionals) ---- */
+/* Check a value's structure: kinds known, tensors' shapes valid and their data
+ * present, nesting at most FLT_ONNX_MAX_WRAP (depth counts from 0). */
+flintrt_status flt_onnx_value_check(const flt_onnx_tinfo *ti, const void *data, int depth, flt_err *e);
+/* Deep copy of a value into arena (tensor bytes, and every element of a
+ * sequence/optional). */
+flintrt_status flt_onnx_value_copy(flt_arena *a, const flt_onnx_tinfo *ti, const void *data, const void **out,
+                                   flt_err *e);
+/* Whether a value matches a declared type (kinds, element dtypes and fixed
+ * dims); the message names what differs. */
+flintrt_status flt_onnx_value_matches(const flt_onnx_value *decl, const flt_onnx_tinfo *ti, const void *data,
+                                      flt_err *e);
+const char *flt_onnx_kind_name(int kind);  /* "tensor", "sequence", "optional" */
 
 /* ---- kernel helpers ---- */
 static inline const flt_onnx_kctx *flt_onnx_kc(const flt_node *n) { return (const flt_onnx_kctx *)n->params; }

@@ -79,6 +79,13 @@ flintrt_status flt_onnx_attr_graph(const flt_onnx_node *n, const char *name, con
     return FLINTRT_OK;
 }
 
+flintrt_status flt_onnx_attr_type_proto(const flt_onnx_node *n, const char *name, const flt_onnx_value **tp, flt_err *e) {
+    const flt_onnx_attr *a;
+    FLT_ONNX_TRY(attr_of(n, name, FLT_ONNX_ATTR_TYPE_PROTO, &a, e));
+    *tp = a ? a->tp : NULL;
+    return FLINTRT_OK;
+}
+
 /* ---- elements ---- */
 
 bool flt_onnx_is_float(flt_dtype d) { return d == FLT_F32 || d == FLT_F64 || d == FLT_F16 || d == FLT_BF16; }

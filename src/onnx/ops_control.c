@@ -1,7 +1,7 @@
 /* ONNX control flow: If and Loop, as host ops. They run on the session's
  * thread between segments, with every input computed; their subgraphs run as
  * nested graphs (flt_onnx_host_run_graph) that see the enclosing graph's
- * values. Scan is not implemented yet (it would follow Loop's pattern). */
+ * values. Scan lives in ops_scan.c (the same pattern). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +25,8 @@ static flintrt_status parse_if(const flt_onnx_node *n, void *pp, flt_err *e) {
 
 static flintrt_status host_if(flt_onnx_host *h) {
     const if_params *p = h->params;
-    if (h->n_in < 1 || h->in[0].ndim < 0 || flt_onnx_nelem(&h->in[0]) < 1)
-        return flt_fail(h->e, FLINTRT_ERR_FORMAT, "condition missing or empty");
+    if (h->n_in < 1 || h->in[0].ndim < 0 || h->in[0].kind != FLT_ONNX_KIND_TENSOR || flt_onnx_nelem(&h->in[0]) < 1)
+        return flt_fail(h->e, FLINTRT_ERR_FORMAT, "condition missing, empty or not a tensor");
     bool c = flt_onnx_get_f64(h->in[0].dtype, h->in_data[0], 0) != 0;
     const flt_onnx_graph *g = c ? p->then_g : p->else_g;
     flt_onnx_tinfo oi[FLT_ONNX_MAX_IO];
@@ -70,6 +70,8 @@ static flintrt_status host_loop(flt_onnx_host *h) {
     int n_carried = h->n_in - 2, n_scan = h->n_out - n_carried;
     int64_t max_trip = INT64_MAX;
     bool keep = true;
+    if (h->in[0].kind != FLT_ONNX_KIND_TENSOR || h->in[1].kind != FLT_ONNX_KIND_TENSOR)
+        return flt_fail(e, FLINTRT_ERR_FORMAT, "M and cond must be tensors");
     if (h->in[0].ndim >= 0) {
         if (flt_onnx_nelem(&h->in[0]) != 1) return flt_fail(e, FLINTRT_ERR_FORMAT, "M must be a scalar");
         max_trip = flt_onnx_get_i64(h->in[0].dtype, h->in_data[0], 0);
@@ -105,12 +107,20 @@ static flintrt_status host_loop(flt_onnx_host *h) {
         const void *od[FLT_ONNX_MAX_IO];
         st = flt_onnx_host_run_graph(h, p->body, n_carried + 2, bi, bd, h->n_out + 1, oi, od);
         if (st) { flt_err_prefix(e, "iteration %" PRId64, it); break; }
-        if (flt_onnx_nelem(&oi[0]) < 1) { st = flt_fail(e, FLINTRT_ERR_FORMAT, "body condition is empty"); break; }
+        if (oi[0].kind != FLT_ONNX_KIND_TENSOR || flt_onnx_nelem(&oi[0]) < 1) {
+            st = flt_fail(e, FLINTRT_ERR_FORMAT, "body condition is empty or not a tensor");
+            break;
+        }
         keep = flt_onnx_get_f64(oi[0].dtype, od[0], 0) != 0;
         for (int i = 0; i < n_carried; i++) { ci[i] = oi[1 + i]; cd[i] = od[1 + i]; }
         for (int k = 0; k < n_scan; k++) {
             const flt_onnx_tinfo *t = &oi[1 + n_carried + k];
             scan_acc *a = &acc[k];
+            if (t->kind != FLT_ONNX_KIND_TENSOR) {
+                st = flt_fail(e, FLINTRT_ERR_FORMAT, "scan output %d is a %s (scan outputs are tensors)", k,
+                              flt_onnx_kind_name(t->kind));
+                break;
+            }
             if (a->have) {
                 bool same = a->elem.ndim == t->ndim && a->elem.dtype == t->dtype;
                 for (int d = 0; same && d < t->ndim; d++) same = a->elem.dims[d] == t->dims[d];
@@ -165,7 +175,7 @@ static flintrt_status infer_none(flt_onnx_infer *x) {
 }
 
 const flt_onnx_op flt_onnx_ops_control[] = {
-    {"", "If", 1, 0, sizeof(if_params), parse_if, infer_none, {"If", NULL}, host_if, 0, 1},
-    {"", "Loop", 1, 0, sizeof(loop_params), parse_loop, infer_none, {"Loop", NULL}, host_loop, FLT_ONNX_OP_EMPTY_INPUTS_OK, 2},
+    {"", "If", 1, 0, sizeof(if_params), parse_if, infer_none, {"If", NULL}, host_if, FLT_ONNX_OP_ANY_VALUE, 1},
+    {"", "Loop", 1, 0, sizeof(loop_params), parse_loop, infer_none, {"Loop", NULL}, host_loop, FLT_ONNX_OP_EMPTY_INPUTS_OK | FLT_ONNX_OP_ANY_VALUE, 2},
 };
 const int flt_onnx_ops_control_count = (int)(sizeof flt_onnx_ops_control / sizeof flt_onnx_ops_control[0]);

@@ -15,7 +15,26 @@
     X(unary)                 \
     X(reduce)                \
     X(matmul)                \
-    X(control)
+    X(resize)                \
+    X(detect)                \
+    X(signal)                \
+    X(text)                  \
+    X(random)                \
+    X(sequence)              \
+    X(rnn)                   \
+    X(quant)                 \
+    X(scan)                  \
+    X(training)              \
+    X(control)                \
+    X(loss)                   \
+    X(layernorm)              \
+    X(linalg)                 \
+    X(index)                  \
+    X(misc)                   \
+    X(conv)                   \
+    X(pool)                   \
+    X(nn_norm)                \
+    X(nn_layout)
 
 #define FLT_ONNX_DECLARE_FAMILY(name) \
     extern const flt_onnx_op flt_onnx_ops_##name[]; \

@@ -1,5 +1,6 @@
 /* flint onnx-test DIR...: run ONNX backend test folders (model.onnx plus
- * test_data_set_N/input_K.pb and output_K.pb, serialized TensorProtos), or
+ * test_data_set_N/input_K.pb and output_K.pb, serialized TensorProtos, or
+ * SequenceProtos / OptionalProtos where the graph declares such a type), or
  * folders holding many of them, and compare like the ONNX backend runner:
  * |actual - expected| <= atol + rtol * |expected| per element (rtol 1e-3,
  * atol 1e-7), NaN equal to NaN, integers and bools exact. One line per failure
@@ -96,9 +97,15 @@ static bool by_design(const char *msg) { return strstr(msg, "string") != NULL; }
 typedef struct loaded_pb {
     uint8_t *bytes;
     flt_onnx_tensor t;
+    int kind;               /* FLT_ONNX_KIND_*: a sequence/optional is in vti/vdata */
+    flt_onnx_tinfo vti;
+    const void *vdata;
 } loaded_pb;
 
-static bool load_pb(const char *path, flt_arena *arena, loaded_pb *out, char *why, size_t cap) {
+/* decl: the graph value the file is for (its declared type says which proto
+ * the file holds), or NULL. */
+static bool load_pb(const char *path, const flt_onnx_value *decl, flt_arena *arena, loaded_pb *out, char *why,
+                    size_t cap) {
     size_t n = 0;
     out->bytes = (uint8_t *)flint_read_file(path, MAX_PB_BYTES, &n);
     if (!out->bytes) {
@@ -107,6 +114,18 @@ static bool load_pb(const char *path, flt_arena *arena, loaded_pb *out, char *wh
     }
     flt_err e;
     flt_err_clear(&e);
+    out->kind = decl && decl->has_type && decl->n_wrap ? decl->wrap[0] : FLT_ONNX_KIND_TENSOR;
+    if (out->kind != FLT_ONNX_KIND_TENSOR) {
+        const char *name = "";
+        if (flt_onnx_parse_value(out->bytes, n, out->kind, arena, &out->vti, &out->vdata, &name, &e)) {
+            snprintf(why, cap, "%s: %s", base_name(path), e.msg);
+            return false;
+        }
+        flt_dtype d;
+        if (flt_onnx_dtype(decl->elem_type, &d)) out->vti.dtype = d; /* empty sequences carry no dtype */
+        out->t.name = name;
+        return true;
+    }
     if (flt_onnx_parse_tensor(out->bytes, n, arena, &out->t, &e)) {
         snprintf(why, cap, "%s: %s", base_name(path), e.msg);
         return false;
@@ -167,6 +186,37 @@ static bool compare(const cfg *c, const flt_onnx_tinfo *got, const void *gd, flt
     return true;
 }
 
+/* Sequences and optionals: same kind and length, elements compared in order. */
+static bool compare_value(const cfg *c, const flt_onnx_tinfo *got, const void *gd, const flt_onnx_tinfo *want,
+                          const void *wd, int oi, char *why, size_t cap) {
+    if (got->kind != want->kind) {
+        snprintf(why, cap, "output %d: a %s, expected a %s", oi, flt_onnx_kind_name(got->kind), flt_onnx_kind_name(want->kind));
+        return false;
+    }
+    if (want->kind == FLT_ONNX_KIND_TENSOR) {
+        flt_onnx_tensor t = {.dtype = want->dtype, .onnx_type = flt_onnx_type_of(want->dtype), .ndim = want->ndim,
+                             .data = wd};
+        memcpy(t.dims, want->dims, sizeof t.dims);
+        t.nelem = flt_onnx_nelem(want);
+        return compare(c, got, gd, &t, oi, why, cap);
+    }
+    const flt_onnx_seq *g = gd, *w = wd;
+    if (g->n != w->n) {
+        snprintf(why, cap, "output %d: %s of %" PRId64 " elements, expected %" PRId64, oi, flt_onnx_kind_name(got->kind),
+                 g->n, w->n);
+        return false;
+    }
+    for (int64_t i = 0; i < w->n; i++) {
+        if (!compare_value(c, &g->ti[i], g->data[i], &w->ti[i], w->data[i], oi, why, cap)) {
+            char tmp[1024];
+            snprintf(tmp, sizeof tmp, "%s (element %" PRId64 ")", why, i);
+            snprintf(why, cap, "%s", tmp);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* 1 passed, 0 failed, -1 skipped */
 static int run_one(cfg *c, const char *dir, char *why, size_t cap) {
     char path[4096];
@@ -195,15 +245,18 @@ static int run_one(cfg *c, const char *dir, char *why, size_t cap) {
         int ni = 0, no = 0;
         memset(ins, 0, sizeof ins);
         memset(outs, 0, sizeof outs);
+        const flt_onnx_graph *mg = m->graph;
         for (; ni < 64; ni++) {
             snprintf(path, sizeof path, "%s/%s/input_%d.pb", dir, sets[si], ni);
             if (!is_file(path)) break;
-            if (!load_pb(path, &arena, &ins[ni], why, cap)) { result = 0; ni++; break; }
+            int pid = ni < flt_onnx_session_n_inputs(m) ? flt_onnx_session_input_id(m, ni) : -1;
+            if (!load_pb(path, pid >= 0 ? &mg->values[pid] : NULL, &arena, &ins[ni], why, cap)) { result = 0; ni++; break; }
         }
         for (; result == 1 && no < 64; no++) {
             snprintf(path, sizeof path, "%s/%s/output_%d.pb", dir, sets[si], no);
             if (!is_file(path)) break;
-            if (!load_pb(path, &arena, &outs[no], why, cap)) { result = 0; no++; break; }
+            const flt_onnx_value *decl = no < mg->n_outputs ? &mg->values[mg->outputs[no]] : NULL;
+            if (!load_pb(path, decl, &arena, &outs[no], why, cap)) { result = 0; no++; break; }
         }
         if (result == 1) {
             flt_onnx_session_unbind_all(s);
@@ -217,6 +270,10 @@ static int run_one(cfg *c, const char *dir, char *why, size_t cap) {
                 if (id < 0) id = i < n_pub ? flt_onnx_session_input_id(m, i) : -1;
                 if (id < 0) { snprintf(why, cap, "input %d has no matching graph input", i); result = 0; break; }
                 const flt_onnx_value *gv = &g->values[id];
+                if (ins[i].kind != FLT_ONNX_KIND_TENSOR) {
+                    if (flt_onnx_session_bind(s, id, &ins[i].vti, ins[i].vdata, &e)) { snprintf(why, cap, "bind: %s", e.msg); result = 0; }
+                    continue;
+                }
                 flt_dtype gd;
                 if (gv->has_type && flt_onnx_dtype(gv->elem_type, &gd)) bf16_quirk(&ins[i].t, gd);
                 flt_onnx_tinfo ti = {.dtype = ins[i].t.dtype, .ndim = ins[i].t.ndim};
@@ -239,7 +296,16 @@ static int run_one(cfg *c, const char *dir, char *why, size_t cap) {
                 const flt_onnx_tinfo *ti;
                 const void *d;
                 flt_onnx_session_output(s, o, &ti, &d);
-                if (!compare(c, ti, d, &outs[o].t, o, why, cap)) result = 0;
+                if (outs[o].kind != FLT_ONNX_KIND_TENSOR || ti->kind != FLT_ONNX_KIND_TENSOR) {
+                    flt_onnx_tinfo wt = outs[o].vti;
+                    const void *wd = outs[o].vdata;
+                    if (outs[o].kind == FLT_ONNX_KIND_TENSOR) {
+                        wt = (flt_onnx_tinfo){.dtype = outs[o].t.dtype, .ndim = outs[o].t.ndim};
+                        memcpy(wt.dims, outs[o].t.dims, sizeof wt.dims);
+                        wd = outs[o].t.data;
+                    }
+                    if (!compare_value(c, ti, d, &wt, wd, o, why, cap)) result = 0;
+                } else if (!compare(c, ti, d, &outs[o].t, o, why, cap)) result = 0;
             }
         }
         for (int i = 0; i < ni; i++) free(ins[i].bytes);
