@@ -517,7 +517,9 @@ FLINTRT_API flintrt_status flintrt_graph_session_set_input(flintrt_graph_session
  * resolved while running. Not thread-safe for one session. */
 FLINTRT_API flintrt_status flintrt_graph_session_run(flintrt_graph_session *session);
 /* Output `index` of the last successful run (out->size must be set); its data
- * is borrowed until the next run or free. FLINTRT_ERR_NOT_FOUND before a run. */
+ * is borrowed until the next run or free. FLINTRT_ERR_NOT_FOUND before a run;
+ * FLINTRT_ERR_UNSUPPORTED for a sequence or optional output (models may use
+ * them inside; the API binds and returns tensors only). */
 FLINTRT_API flintrt_status flintrt_graph_session_output(const flintrt_graph_session *session, int32_t index,
                                                         flintrt_tensor_view *out);
 

@@ -203,7 +203,7 @@ static void test_pool_static_and_dynamic(void) {
         if (flt_pool_new(nt, &p, &e)) { CHECK(0); continue; }
         count_ctx c;
         memset(&c, 0, sizeof c);
-        int jobs = 0, dyn_total = 0;
+        int jobs = 0;
         bool ok = true;
         for (int j = 0; j < 3000; j++) {
             if (j % 3 == 2) {
@@ -212,7 +212,6 @@ static void test_pool_static_and_dynamic(void) {
                 flt_pool_run_dynamic(p, count_job, &d);
                 /* The caller always runs; others join if they arrive in time. */
                 ok = ok && atomic_load(&d.hits[0]) == 1 && atomic_load(&d.total) <= nt;
-                dyn_total += atomic_load(&d.total);
             } else {
                 flt_pool_run(p, count_job, &c);
                 jobs++;

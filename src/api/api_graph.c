@@ -277,6 +277,9 @@ FLINTRT_API flintrt_status flintrt_graph_session_output(const flintrt_graph_sess
     const void *d;
     flt_onnx_session_output(session->s, index, &t, &d);
     if (!t) return flt_api_fail(FLINTRT_ERR_NOT_FOUND, "output %d: no successful run yet, or no such output", (int)index);
+    if (t->kind != FLT_ONNX_KIND_TENSOR)
+        return flt_api_fail(FLINTRT_ERR_UNSUPPORTED, "output %d is a %s; the API returns tensors only", (int)index,
+                            flt_onnx_kind_name(t->kind));
     out->dtype = flt_onnx_type_of(t->dtype);
     out->ndim = t->ndim;
     for (int i = 0; i < FLINTRT_MAX_DIMS; i++) out->dims[i] = i < t->ndim ? t->dims[i] : 0;

@@ -514,6 +514,9 @@ static flintrt_status run_node(flt_onnx_run *r, int ni) {
     if (st) return st;
     const flt_onnx_op *op = n->op;
     if (!op) return flt_fail(r->e, FLINTRT_ERR_UNSUPPORTED, "operator not supported");
+    /* operators are pure: a node without outputs has nothing to compute (and
+     * kernels may assume their output 0 exists) */
+    if (n->n_out == 0) return FLINTRT_OK;
     bool done;
     FLT_ONNX_TRY(non_tensor_inputs(r, n, k, &done));
     if (done) return FLINTRT_OK;
@@ -560,7 +563,7 @@ static flintrt_status run_node(flt_onnx_run *r, int ni) {
         return FLINTRT_OK;
     }
     if (op->flags & FLT_ONNX_OP_ALIAS) {
-        if (n->out[0] < 0) return FLINTRT_OK;
+        if (n->n_out < 1 || n->out[0] < 0) return FLINTRT_OK;
         if (n->n_in < 1 || n->in[0] < 0) return flt_fail(r->e, FLINTRT_ERR_FORMAT, "alias node without an input");
         const rt_val *in = &r->vals[n->in[0]];
         rt_val *v = &r->vals[n->out[0]];
@@ -575,6 +578,7 @@ static flintrt_status run_node(flt_onnx_run *r, int ni) {
     if (!op->kernel.run) return flt_fail(r->e, FLINTRT_ERR_INTERNAL, "operator has no kernel for these inputs");
     size_t total = 0;
     if (!out_layout(k, &total)) return flt_fail(r->e, FLINTRT_ERR_LIMIT, "outputs too large");
+    if (r->fold && total > FOLD_MAX_BYTES) return FLINTRT_ERR_NOT_FOUND; /* too large to keep: computed per run */
     if (r->fold || (all_inputs_ready(r, n) && total <= r->env->eager_max)) return eval_now(r, n, k);
     int out = add_core_node(r, &r->seg, true, n, k, NULL, NULL);
     if (out < 0) { *r->e = r->seg.err; return r->e->status; }

@@ -1,8 +1,7 @@
 /* ONNX spatial layout ops of CNNs: Pad (constant/reflect/edge/wrap, the
  * opset 1/2 attribute forms and the opset 11+ input form, opset 18 axes),
- * DepthToSpace (DCR/CRD), SpaceToDepth, Upsample (opset 7 attribute scales,
- * opset 9 input scales; nearest and n-linear with asymmetric coordinates).
- * Resize lives in its own family.
+ * DepthToSpace (DCR/CRD), SpaceToDepth. Resize and Upsample live in the
+ * resize family.
  *
  * Every output element is computed from its own coordinates by one thread, so
  * results do not depend on the thread count. */
@@ -224,126 +223,9 @@ static void k_d2s(const flt_graph *g, const flt_node *n, const flt_kernels *kk, 
     }
 }
 
-/* ---- Upsample ---- */
-
-typedef struct ups_params {
-    bool linear;
-    const float *scales;
-    int64_t n_scales;
-} ups_params;
-
-typedef struct ups_state {
-    int ndim;
-    double scale[MAXD];
-} ups_state;
-
-static flintrt_status parse_ups(const flt_onnx_node *n, void *pp, flt_err *e) {
-    ups_params *p = pp;
-    char mode[16];
-    FLT_ONNX_TRY(flt_onnx_attr_string(n, "mode", "nearest", mode, sizeof mode, e));
-    if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear")) p->linear = true;
-    else if (strcmp(mode, "nearest")) return flt_fail(e, FLINTRT_ERR_FORMAT, "Upsample '%s': unknown mode '%s'", n->name, mode);
-    p->n_scales = -1;
-    if (n->opset < 9) {
-        FLT_ONNX_TRY(flt_onnx_attr_floats(n, "scales", &p->scales, &p->n_scales, e));
-        if (p->n_scales < 0) return flt_fail(e, FLINTRT_ERR_FORMAT, "Upsample '%s': scales attribute is required", n->name);
-    }
-    return FLINTRT_OK;
-}
-
-static flintrt_status infer_ups(flt_onnx_infer *x) {
-    const ups_params *p = x->k->params;
-    const flt_onnx_tinfo *X = &x->k->in[0];
-    ups_state *s = flt_onnx_alloc(x, sizeof *s);
-    if (!s) return x->e->status;
-    s->ndim = X->ndim;
-    if (x->opset >= 9) {
-        if (x->k->n_in < 2 || x->k->in[1].ndim < 0) return flt_onnx_fail(x, FLINTRT_ERR_FORMAT, "scales input is required");
-        int64_t cnt;
-        FLT_ONNX_TRY(flt_onnx_input_f64(x, 1, s->scale, &cnt, MAXD));
-        if (cnt != X->ndim) return flt_onnx_fail(x, FLINTRT_ERR_FORMAT, "scales has %" PRId64 " values for rank %d", cnt, X->ndim);
-    } else {
-        if (p->n_scales != X->ndim)
-            return flt_onnx_fail(x, FLINTRT_ERR_FORMAT, "scales has %" PRId64 " values for rank %d", p->n_scales, X->ndim);
-        for (int i = 0; i < X->ndim; i++) s->scale[i] = p->scales[i];
-    }
-    flt_onnx_tinfo *o = &x->k->out[0];
-    *o = *X;
-    int64_t ne = 1;
-    for (int i = 0; i < X->ndim; i++) {
-        double d = floor((double)X->dims[i] * s->scale[i]);
-        if (!(s->scale[i] > 0) || !(d < 9.0e15)) return flt_onnx_fail(x, FLINTRT_ERR_FORMAT, "scale %g out of range", s->scale[i]);
-        o->dims[i] = (int64_t)d;
-        if (!flt_mul_i64(ne, o->dims[i], &ne)) return flt_onnx_fail(x, FLINTRT_ERR_LIMIT, "output too large");
-    }
-    x->k->state = s;
-    return FLINTRT_OK;
-}
-
-static void k_ups(const flt_graph *g, const flt_node *n, const flt_kernels *kk, int ith, int nth) {
-    (void)kk;
-    const flt_onnx_kctx *k = flt_onnx_kc(n);
-    const ups_params *p = k->params;
-    const ups_state *s = k->state;
-    const char *X = flt_onnx_in(g, n, 0);
-    char *Y = flt_onnx_out(g, n, 0);
-    flt_dtype dt = k->out[0].dtype;
-    size_t es = flt_onnx_dtype_size(dt);
-    const int64_t *in = k->in[0].dims, *od = k->out[0].dims;
-    int r = s->ndim;
-    long long lo, hi;
-    flt_split(flt_onnx_nelem(&k->out[0]), ith, nth, &lo, &hi);
-    for (long long t = lo; t < hi; t++) {
-        int64_t rem = t, i0[MAXD], i1[MAXD];
-        double f[MAXD];
-        for (int d = r - 1; d >= 0; d--) {
-            int64_t o = rem % od[d];
-            rem /= od[d];
-            double c = (double)o / s->scale[d];
-            int64_t a = (int64_t)floor(c);
-            if (a > in[d] - 1) a = in[d] - 1;
-            if (a < 0) a = 0;
-            i0[d] = a;
-            i1[d] = a + 1 < in[d] ? a + 1 : a;
-            f[d] = c - (double)a;
-            if (f[d] < 0) f[d] = 0;
-            if (f[d] > 1) f[d] = 1;
-        }
-        if (!p->linear) {
-            int64_t off = 0;
-            for (int d = 0; d < r; d++) off = off * in[d] + i0[d];
-            memcpy(Y + (size_t)t * es, X + (size_t)off * es, es);
-            continue;
-        }
-        /* n-linear: the 2^r corners, skipping dims that need no interpolation */
-        int act[MAXD], na = 0;
-        for (int d = 0; d < r; d++)
-            if (i1[d] != i0[d] && f[d] > 0) act[na++] = d;
-        double acc = 0;
-        for (int corner = 0; corner < (1 << na); corner++) {
-            double w = 1;
-            int64_t off = 0;
-            int bit = 0;
-            for (int d = 0; d < r; d++) {
-                int64_t q = i0[d];
-                if (bit < na && act[bit] == d) {
-                    bool hi1 = (corner >> bit) & 1;
-                    q = hi1 ? i1[d] : i0[d];
-                    w *= hi1 ? f[d] : 1 - f[d];
-                    bit++;
-                }
-                off = off * in[d] + q;
-            }
-            acc += w * flt_onnx_get_f64(dt, X, off);
-        }
-        flt_onnx_set_f64(dt, Y, t, acc);
-    }
-}
-
 const flt_onnx_op flt_onnx_ops_nn_layout[] = {
     {"", "Pad", 1, 0, sizeof(pad_params), parse_pad, infer_pad, {"Pad", k_pad}, NULL, 0, 1},
     {"", "DepthToSpace", 1, 0, sizeof(d2s_params), parse_d2s, infer_d2s, {"DepthToSpace", k_d2s}, NULL, 0, 1},
     {"", "SpaceToDepth", 1, 0, sizeof(d2s_params), parse_s2d, infer_d2s, {"SpaceToDepth", k_d2s}, NULL, 0, 1},
-    {"", "Upsample", 7, 0, sizeof(ups_params), parse_ups, infer_ups, {"Upsample", k_ups}, NULL, 0, 1},
 };
 const int flt_onnx_ops_nn_layout_count = (int)(sizeof flt_onnx_ops_nn_layout / sizeof flt_onnx_ops_nn_layout[0]);

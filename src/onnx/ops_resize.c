@@ -1,5 +1,5 @@
 /* ONNX spatial resampling: Resize (opsets 10, 11, 13, 18+ without antialias),
- * Upsample (7, 9) and GridSample (16).
+ * Upsample (7, 9, 10) and GridSample (16).
  *
  * Resize is separable: infer computes, for every resized axis and every output
  * coordinate along it, the input taps (clamped indices) and their weights, from
@@ -532,7 +532,7 @@ static flintrt_status infer_gridsample(flt_onnx_infer *x) {
 
 const flt_onnx_op flt_onnx_ops_resize[] = {
     RZ_ROW("Upsample", 7, 8, parse_upsample, 1),
-    RZ_ROW("Upsample", 9, 9, parse_upsample, 2),
+    RZ_ROW("Upsample", 9, 10, parse_upsample, 2), /* Upsample-10: deprecated, same form as 9 */
     RZ_ROW("Resize", 10, 10, parse_resize10, 2),
     RZ_ROW("Resize", 11, 0, parse_resize, 1),
     {"", "GridSample", 16, 0, sizeof(gs_params), parse_gridsample, infer_gridsample, {"GridSample", k_gridsample}, NULL, 0, 2},
