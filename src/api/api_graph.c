@@ -25,17 +25,6 @@ FLINTRT_API flintrt_status flintrt_graph_model_load(const char *path, const flin
     return flt_graph_model_load_ex(path, opts, NULL, out);
 }
 
-/* The folder of path (external data resolves there): malloc'd. */
-static char *folder_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 0;
-    char *dir = malloc(n + 2);
-    if (!dir) return NULL;
-    if (slash) { memcpy(dir, path, n ? n : 1); dir[n ? n : 1] = '\0'; }
-    else strcpy(dir, ".");
-    return dir;
-}
-
 flintrt_status flt_graph_model_load_ex(const char *path, const flintrt_model_options *opts,
                                        const flt_load_hooks *hooks, flintrt_graph_model **out) {
     if (!path || !out) return flt_api_fail(FLINTRT_ERR_INVALID_ARGUMENT, "graph_model_load: path and out are required");
@@ -56,7 +45,7 @@ flintrt_status flt_graph_model_load_ex(const char *path, const flintrt_model_opt
         char *dir = NULL;
         st = flt_map_file(path, &map, &e);
         if (!st) st = flt_graph_trust_begin(path, map.data, map.size, &policy, &gm->trust, &lo, &e);
-        if (!st && !(dir = folder_of(path))) st = flt_fail(&e, FLINTRT_ERR_OUT_OF_MEMORY, "path");
+        if (!st && !(dir = flt_onnx_folder_of(path))) st = flt_fail(&e, FLINTRT_ERR_OUT_OF_MEMORY, "path");
         if (!st) {
             if (hooks) { lo.on_parse = hooks->on_parse; lo.parse_user = hooks->user; }
             st = flt_onnx_load_ex(map.data, map.size, dir, &lo, &gm->m, &e);

@@ -1053,21 +1053,26 @@ flintrt_status flt_onnx_load_ex(const void *data, size_t size, const char *dir, 
     return FLINTRT_OK;
 }
 
+char *flt_onnx_folder_of(const char *path) {
+    /* everything before the last '/' ("/" itself for a file in the root), or "." */
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    char *dir = malloc(n + 2);
+    if (!dir) return NULL;
+    if (slash) {
+        memcpy(dir, path, n ? n : 1);
+        dir[n ? n : 1] = '\0';
+    } else {
+        memcpy(dir, ".", 2);
+    }
+    return dir;
+}
+
 flintrt_status flt_onnx_load(const char *path, flt_onnx_model **out, flt_err *e) {
     *out = NULL;
     flt_mapped_file map;
     FLT_ONNX_TRY(flt_map_file(path, &map, e));
-    /* the folder: everything before the last '/', or "." */
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (slash) {
-        size_t n = (size_t)(slash - path);
-        dir = malloc(n + 2);
-        if (dir) { memcpy(dir, path, n ? n : 1); dir[n ? n : 1] = '\0'; }
-    } else {
-        dir = malloc(2);
-        if (dir) strcpy(dir, ".");
-    }
+    char *dir = flt_onnx_folder_of(path);
     if (!dir) { flt_unmap_file(&map); return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "path"); }
     flintrt_status st = flt_onnx_load_memory(map.data, map.size, dir, out, e);
     free(dir);

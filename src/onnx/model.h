@@ -192,6 +192,8 @@ struct flt_onnx_model {
 
 /* Map and parse path; external data resolves inside path's folder. */
 flintrt_status flt_onnx_load(const char *path, flt_onnx_model **out, flt_err *e);
+/* The folder external data of the model at path resolves in: malloc'd, NULL on OOM. */
+char *flt_onnx_folder_of(const char *path);
 /* Parse bytes (borrowed: must outlive the model). dir: the folder for external
  * data (NULL refuses external data). */
 flintrt_status flt_onnx_load_memory(const void *data, size_t size, const char *dir, flt_onnx_model **out,
