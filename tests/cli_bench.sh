@@ -12,18 +12,7 @@ M="$SHARED/models/stories260K.gguf"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cli_bench.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-expect_rc() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; sed 's/^/  | /' "$TMP/err" | head -5; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 if [ ! -f "$M" ]; then echo "0 passed, 1 failed (no $M)"; exit 1; fi
 
@@ -58,5 +47,4 @@ expect_rc 2 "nothing to do" -- "$FLINT" bench -m "$M" -p 0 -n 0
 expect_rc 2 "bad kv" -- "$FLINT" bench -m "$M" --kv q8
 expect_rc 1 "missing file" -- "$FLINT" bench -m "$TMP/none.gguf" -p 0 -n 1
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -7,10 +7,7 @@ set -u
 
 FLINT=${FLINT_BIN:-flint}
 LIB=$(dirname "$FLINT")/libflintrt.so
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/cli_lib.sh"
 
 if ! command -v readelf >/dev/null 2>&1; then
     echo "SKIP: readelf not installed (binutils)"
@@ -34,5 +31,4 @@ done
 # the executable itself is PIE, not a plain shared object
 readelf -dW "$FLINT" | grep -q "PIE" && ok || bad "flint lacks the PIE flag"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -11,9 +11,7 @@ expected=${FLINT_TESTDATA:?}/onnx_expected_pass.txt
 corpus=$(cd "$(dirname "$0")/.." && pwd)/fuzz/corpus/onnx
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/cli_lib.sh"
 
 if [ ! -d "$data/node" ]; then
     echo "libonnx-testdata is not installed ($data): apt-get install libonnx-testdata"
@@ -58,5 +56,4 @@ fi
 "$flint" inspect "$corpus/misc.onnx" > "$work/inspect.txt" 2>&1 && grep -q "MatMul" "$work/inspect.txt" && grep -q "ai.onnx:13" "$work/inspect.txt" && ok || bad "inspect"
 printf 'garbage' > "$work/bad.onnx"
 "$flint" inspect "$work/bad.onnx" > /dev/null 2>&1; [ $? -eq 1 ] && ok || bad "inspect of garbage: expected exit 1"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

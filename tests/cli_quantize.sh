@@ -15,18 +15,7 @@ TEXT="$HERE/../bench/data/stories.txt"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cli_quantize.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-expect_rc() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; sed 's/^/  | /' "$TMP/err" | head -5; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 F32="$SHARED/models/tiny-llama-F32.gguf"
 cp "$F32" "$TMP/in.gguf"
@@ -98,5 +87,4 @@ expect_rc 1 "perplexity --kl-base, not a base" -- "$FLINT" perplexity -m "$S260"
 expect_rc 2 "perplexity without -f" -- "$FLINT" perplexity -m "$S260"
 expect_rc 2 "perplexity -c 2" -- "$FLINT" perplexity -m "$S260" -f "$TEXT" -c 2
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

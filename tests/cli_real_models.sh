@@ -12,9 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3
 tol=1e-4
 work=${FLINT_REAL_MODELS_DIR:-$PWD/real_models}
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/cli_lib.sh"
 
 if ! $python -c 'import numpy, onnx, torch' 2>/dev/null; then
     echo "$python lacks numpy/onnx/torch: apt-get install python3-numpy python3-onnx python3-torch"
@@ -65,5 +63,4 @@ sys.exit(0 if ok else 1)
 PY
     then ok; else bad "$m: outputs differ from PyTorch by more than $tol"; fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -9,19 +9,7 @@ SHARED=${FLINT_SHARED:-/work/shared}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cli_synth.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect_rc WANT DESCRIPTION -- command...
-expect_rc() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; sed 's/^/  | /' "$TMP/err" | head -5; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 for t in F32 F16 BF16 Q8_0 Q4_0; do
     m="$TMP/tiny-$t.gguf"
@@ -100,5 +88,4 @@ else
     echo "skip: $VOCAB not found"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -11,19 +11,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/cli_trust.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
 unset FLINT_REQUIRE_SIGNED FLINT_TRUSTED_KEYS
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect_rc WANT DESCRIPTION -- command...
-expect_rc() {
-    local want=$1 what=$2
-    shift 3
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; sed 's/^/  | /' "$TMP/err" | head -5; fi
-}
+. "$(dirname "$0")/cli_lib.sh"
 err_has() { grep -q -- "$2" "$TMP/err" && ok || { bad "$1: stderr lacks '$2'"; sed 's/^/  | /' "$TMP/err" | head -3; }; }
 
 M="$TMP/model.gguf"
@@ -35,8 +23,7 @@ if ! "$FLINT" keygen -W -p "$TMP/f.pub" -s "$TMP/f.key" >/dev/null 2>"$TMP/err";
     err_has "keygen without libsodium" "libsodium"
     expect_rc 0 "load without a policy still works" -- "$FLINT" run -m "$M" -p "x" -n 2 --temp 0
     echo "flint built without libsodium: signature tests skipped"
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
+    cli_finish
     exit
 fi
 [ "$(stat -c %a "$TMP/f.key")" = 600 ] && ok || bad "secret key mode is not 0600"
@@ -151,5 +138,4 @@ if [ -n "${FLINT_TESTDATA:-}" ] && [ -f "$FLINT_TESTDATA/trust/enc.key" ]; then
     expect_rc 0 "encrypted key: verify" -- "$FLINT" verify "$M" -p "$FLINT_TESTDATA/trust/enc.pub" -x "$TMP/e.minisig"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -17,50 +17,18 @@
 #include "harness.h"
 #include "onnx/exec.h"
 #include "onnx/model.h"
-
-/* ---- a tiny protobuf writer ---- */
-
-typedef struct pbw {
-    uint8_t b[1 << 16];
-    size_t n;
-} pbw;
-
-static void varint(pbw *w, uint64_t v) {
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        w->b[w->n++] = c | (v ? 0x80 : 0);
-    } while (v);
-}
-static void tag(pbw *w, unsigned field, unsigned wire) { varint(w, (uint64_t)field << 3 | wire); }
-static void vfield(pbw *w, unsigned field, uint64_t v) { tag(w, field, 0); varint(w, v); }
-static void bfield(pbw *w, unsigned field, const void *p, size_t n) {
-    tag(w, field, 2);
-    varint(w, n);
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-static void sfield(pbw *w, unsigned field, const char *s) { bfield(w, field, s, strlen(s)); }
-static void mfield(pbw *w, unsigned field, const pbw *m) { bfield(w, field, m->b, m->n); }
+#include "onnx_test_util.h"
 
 static void value_info(pbw *out, unsigned field, const char *name, int elem, int64_t dim) {
-    pbw vi = {.n = 0}, tp = {.n = 0}, tt = {.n = 0}, sh = {.n = 0}, d = {.n = 0};
-    vfield(&d, 1, (uint64_t)dim);
-    mfield(&sh, 1, &d);
-    vfield(&tt, 1, (uint64_t)elem);
-    mfield(&tt, 2, &sh);
-    mfield(&tp, 1, &tt);
-    sfield(&vi, 1, name);
-    mfield(&vi, 2, &tp);
-    mfield(out, field, &vi);
+    pb_value_info(out, field, name, elem, 1, &dim);
 }
 
 typedef enum init_kind { INIT_RAW, INIT_TYPED, INIT_STRING, INIT_EXTERNAL } init_kind;
 
 /* y = x + w with w = {10, 20} as an initializer; ext_loc/offset/length for external data */
 static void build_add(pbw *model, init_kind kind, const char *ext_loc, const char *ext_len, const char *w_name) {
-    static pbw g, node, init, op;
-    g.n = node.n = init.n = op.n = 0;
+    static pbw g, node, init;
+    g.n = node.n = init.n = 0;
     sfield(&node, 1, "x");
     sfield(&node, 1, "w");
     sfield(&node, 2, "y");
@@ -91,12 +59,7 @@ static void build_add(pbw *model, init_kind kind, const char *ext_loc, const cha
     mfield(&g, 5, &init);
     value_info(&g, 11, "x", 1, 2);
     value_info(&g, 12, "y", 1, 2);
-    model->n = 0;
-    vfield(model, 1, 8);
-    sfield(&op, 1, "");
-    vfield(&op, 2, 13);
-    mfield(model, 8, &op);
-    mfield(model, 7, &g);
+    pb_model(model, 13, &g);
 }
 
 static flintrt_status load_mem(const pbw *m, const char *dir, flt_err *e, flt_onnx_model **out) {

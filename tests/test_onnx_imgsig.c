@@ -18,31 +18,7 @@
 #include "harness.h"
 #include "onnx/exec.h"
 #include "onnx/model.h"
-
-/* ---- a tiny protobuf writer ---- */
-
-typedef struct pbw {
-    uint8_t b[8192];
-    size_t n;
-} pbw;
-
-static void varint(pbw *w, uint64_t v) {
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        w->b[w->n++] = c | (v ? 0x80 : 0);
-    } while (v);
-}
-static void tag(pbw *w, unsigned field, unsigned wire) { varint(w, (uint64_t)field << 3 | wire); }
-static void vfield(pbw *w, unsigned field, uint64_t v) { tag(w, field, 0); varint(w, v); }
-static void bfield(pbw *w, unsigned field, const void *p, size_t n) {
-    tag(w, field, 2);
-    varint(w, n);
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-static void sfield(pbw *w, unsigned field, const char *s) { bfield(w, field, s, strlen(s)); }
-static void mfield(pbw *w, unsigned field, const pbw *m) { bfield(w, field, m->b, m->n); }
+#include "onnx_test_util.h"
 
 /* ---- one-node models ---- */
 
@@ -72,9 +48,7 @@ static void mb_attr_i(mb *m, const char *name, int64_t v) {
 static void mb_attr_f(mb *m, const char *name, float v) {
     static pbw a;
     attr_begin(&a, name, 1);
-    tag(&a, 2, 5);
-    memcpy(a.b + a.n, &v, 4);
-    a.n += 4;
+    ffield(&a, 2, v);
     mfield(&m->node, 5, &a);
 }
 static void mb_attr_s(mb *m, const char *name, const char *v) {
@@ -93,24 +67,14 @@ static void mb_attr_ints(mb *m, const char *name, const int64_t *v, int n) {
 }
 /* graph input or output `name` of ONNX elem type `elem`, rank left open */
 static void mb_value(mb *m, unsigned field, const char *name, int elem) {
-    pbw vi = {.n = 0}, tp = {.n = 0}, tt = {.n = 0};
-    vfield(&tt, 1, (uint64_t)elem);
-    mfield(&tp, 1, &tt);
-    sfield(&vi, 1, name);
-    mfield(&vi, 2, &tp);
-    mfield(&m->graph, field, &vi);
+    pb_value_info(&m->graph, field, name, elem, -1, NULL);
 }
 static flintrt_status mb_load(mb *m, flt_onnx_model **out, flt_err *e) {
-    static pbw model, op;
+    static pbw model;
     pbw g = m->graph;
     mfield(&g, 1, &m->node);
     sfield(&g, 2, "g");
-    model.n = op.n = 0;
-    vfield(&model, 1, 8);
-    sfield(&op, 1, "");
-    vfield(&op, 2, (uint64_t)m->opset);
-    mfield(&model, 8, &op);
-    mfield(&model, 7, &g);
+    pb_model(&model, m->opset, &g);
     flt_err_clear(e);
     return flt_onnx_load_memory(model.b, model.n, NULL, out, e);
 }

@@ -16,38 +16,9 @@
 #include "harness.h"
 #include "onnx/exec.h"
 #include "onnx/model.h"
+#include "onnx_test_util.h"
 
-/* ---- protobuf writer (ModelProto subset) ---- */
-
-typedef struct pb {
-    uint8_t *b;
-    size_t n, cap;
-} pb;
-
-static void put(pb *w, const void *p, size_t n) {
-    if (w->n + n > w->cap) {
-        size_t cap = (w->n + n) * 2 + 64;
-        uint8_t *nb = realloc(w->b, cap);
-        if (!nb) abort();
-        w->b = nb;
-        w->cap = cap;
-    }
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-static void varint(pb *w, uint64_t v) {
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        if (v) c |= 0x80;
-        put(w, &c, 1);
-    } while (v);
-}
-static void tag(pb *w, unsigned f, unsigned wire) { varint(w, (uint64_t)f << 3 | wire); }
-static void vfield(pb *w, unsigned f, uint64_t v) { tag(w, f, 0); varint(w, v); }
-static void bfield(pb *w, unsigned f, const void *p, size_t n) { tag(w, f, 2); varint(w, n); put(w, p, n); }
-static void sfield(pb *w, unsigned f, const char *s) { bfield(w, f, s, strlen(s)); }
-static void mfield(pb *w, unsigned f, pb *m) { bfield(w, f, m->b, m->n); free(m->b); *m = (pb){0}; }
+/* ---- one-node models (protobuf writer in onnx_test_util.h) ---- */
 
 enum { A_NONE, A_INT, A_FLOAT, A_STRING };
 typedef struct attr { const char *name; int kind; int64_t i; float f; const char *s; } attr;
@@ -57,41 +28,28 @@ typedef struct io { const char *name; int type; } io;
 #define AS(n, v) {.name = (n), .kind = A_STRING, .s = (v)}
 
 /* Graph inputs/outputs are declared with their element type only (any shape binds). */
-static void value_info(pb *g, unsigned f, const io *v) {
-    pb vi = {0}, tp = {0}, tt = {0};
-    vfield(&tt, 1, (uint64_t)v->type);
-    mfield(&tp, 1, &tt);
-    sfield(&vi, 1, v->name);
-    mfield(&vi, 2, &tp);
-    mfield(g, f, &vi);
-}
+static void value_info(pbw *g, unsigned f, const io *v) { pb_value_info(g, f, v->name, v->type, -1, NULL); }
 
-static pb build(int opset, const node *nodes, int nn, const io *ins, int ni, const io *outs, int no) {
-    pb g = {0}, m = {0}, os = {0};
+/* The model is returned by value (64 KiB): the tests keep it on their stack. */
+static pbw build(int opset, const node *nodes, int nn, const io *ins, int ni, const io *outs, int no) {
+    pbw g = {.n = 0}, m;
     for (int k = 0; k < nn; k++) {
-        pb nd = {0};
+        pbw nd = {.n = 0};
         for (int i = 0; i < 4 && nodes[k].in[i]; i++) sfield(&nd, 1, nodes[k].in[i]);
         for (int i = 0; i < 4 && nodes[k].out[i]; i++) sfield(&nd, 2, nodes[k].out[i]);
         sfield(&nd, 4, nodes[k].op);
         for (int i = 0; i < 3 && nodes[k].at[i].name; i++) {
             const attr *a = &nodes[k].at[i];
-            pb ap = {0};
-            sfield(&ap, 1, a->name);
-            if (a->kind == A_INT) { vfield(&ap, 3, (uint64_t)a->i); vfield(&ap, 20, 2); }
-            if (a->kind == A_FLOAT) { tag(&ap, 2, 5); put(&ap, &a->f, 4); vfield(&ap, 20, 1); }
-            if (a->kind == A_STRING) { sfield(&ap, 4, a->s); vfield(&ap, 20, 3); }
-            mfield(&nd, 5, &ap);
+            if (a->kind == A_INT) pb_attr_i(&nd, a->name, a->i);
+            if (a->kind == A_FLOAT) pb_attr_f(&nd, a->name, a->f);
+            if (a->kind == A_STRING) pb_attr_s(&nd, a->name, a->s);
         }
         mfield(&g, 1, &nd);
     }
     sfield(&g, 2, "g");
     for (int i = 0; i < ni; i++) value_info(&g, 11, &ins[i]);
     for (int i = 0; i < no; i++) value_info(&g, 12, &outs[i]);
-    vfield(&m, 1, 8);
-    sfield(&os, 1, "");
-    vfield(&os, 2, (uint64_t)opset);
-    mfield(&m, 8, &os);
-    mfield(&m, 7, &g);
+    pb_model(&m, opset, &g);
     return m;
 }
 
@@ -113,7 +71,7 @@ static void result_free(result *r) {
 }
 
 /* Load m, bind args to the graph inputs in order, run; outputs copied into r. */
-static void run_model(const pb *m, int threads, size_t eager, const arg *args, int na, int n_out, result *r) {
+static void run_model(const pbw *m, int threads, size_t eager, const arg *args, int na, int n_out, result *r) {
     memset(r, 0, sizeof *r);
     flt_err e;
     flt_err_clear(&e);
@@ -147,7 +105,7 @@ static void run_model(const pb *m, int threads, size_t eager, const arg *args, i
 }
 
 /* Runs 4 ways (1/3 threads x eager/segments); checks all agree bit for bit; r = the first. */
-static bool run4(const pb *m, const arg *args, int na, int n_out, result *r) {
+static bool run4(const pbw *m, const arg *args, int na, int n_out, result *r) {
     run_model(m, 1, (size_t)64 << 10, args, na, n_out, r);
     if (r->st) { fprintf(stderr, "run failed: %s\n", r->msg); return false; }
     const int th[3] = {3, 1, 3};
@@ -191,13 +149,12 @@ static void test_scatter_elements(void) {
             }
         node n = {.op = "ScatterElements", .in = {"d", "i", "u"}, .out = {"y"}, .at = {AI("axis", 1), AS("reduction", red[rk])}};
         io ins[3] = {{"d", 1}, {"i", 7}, {"u", 1}}, outs[1] = {{"y", 1}};
-        pb m = build(16, &n, 1, ins, 3, outs, 1);
+        pbw m = build(16, &n, 1, ins, 3, outs, 1);
         arg a[3] = {{FLT_F32, 2, {R, C}, data}, {FLT_I64, 2, {IR, IC}, idx}, {FLT_F32, 2, {IR, IC}, upd}};
         result r;
         CHECKF(run4(&m, a, 3, 1, &r), "reduction %s", red[rk]);
         CHECKF(!r.st && r.bytes[0] == sizeof want && !memcmp(r.data[0], want, sizeof want), "reduction %s", red[rk]);
         result_free(&r);
-        free(m.b);
     }
 }
 
@@ -216,13 +173,12 @@ static void test_scatternd_mul(void) {
     }
     node n = {.op = "ScatterND", .in = {"d", "i", "u"}, .out = {"y"}, .at = {AS("reduction", "mul")}};
     io ins[3] = {{"d", 6}, {"i", 7}, {"u", 6}}, outs[1] = {{"y", 6}};
-    pb m = build(16, &n, 1, ins, 3, outs, 1);
+    pbw m = build(16, &n, 1, ins, 3, outs, 1);
     arg a[3] = {{FLT_I32, 2, {6, 5}, data}, {FLT_I64, 2, {9, 1}, idx}, {FLT_I32, 2, {9, 5}, upd}};
     result r;
     CHECK(run4(&m, a, 3, 1, &r));
     CHECK(!r.st && r.bytes[0] == sizeof want && !memcmp(r.data[0], want, sizeof want));
     result_free(&r);
-    free(m.b);
 }
 
 static void test_gathernd_batch(void) {
@@ -237,13 +193,12 @@ static void test_gathernd_batch(void) {
     }
     node n = {.op = "GatherND", .in = {"d", "i"}, .out = {"y"}, .at = {AI("batch_dims", 1)}};
     io ins[2] = {{"d", 1}, {"i", 6}}, outs[1] = {{"y", 1}};
-    pb m = build(13, &n, 1, ins, 2, outs, 1);
+    pbw m = build(13, &n, 1, ins, 2, outs, 1);
     arg a[2] = {{FLT_F32, 3, {3, 4, 5}, data}, {FLT_I32, 3, {3, 2, 2}, idx}};
     result r;
     CHECK(run4(&m, a, 2, 1, &r));
     CHECK(!r.st && r.ti[0].ndim == 2 && r.ti[0].dims[0] == 3 && r.ti[0].dims[1] == 2 && !memcmp(r.data[0], want, sizeof want));
     result_free(&r);
-    free(m.b);
 }
 
 /* a before b in TopK order: NaN above every number, ties by lower position */
@@ -263,7 +218,7 @@ static void test_topk_ties(void) {
     for (int largest = 0; largest < 2; largest++) {
         node n = {.op = "TopK", .in = {"x", "k"}, .out = {"v", "i"}, .at = {AI("largest", largest), AI("axis", -1)}};
         io ins[2] = {{"x", 1}, {"k", 7}}, outs[2] = {{"v", 1}, {"i", 7}};
-        pb m = build(11, &n, 1, ins, 2, outs, 2);
+        pbw m = build(11, &n, 1, ins, 2, outs, 2);
         arg a[2] = {{FLT_F32, 2, {ROWS, N}, x}, {FLT_I64, 1, {1}, &k}};
         result r;
         CHECK(run4(&m, a, 2, 2, &r));
@@ -285,7 +240,6 @@ static void test_topk_ties(void) {
         }
         CHECKF(ok, "largest %d", largest);
         result_free(&r);
-        free(m.b);
     }
 }
 
@@ -304,14 +258,13 @@ static void test_unique_unsorted(void) {
     }
     node n = {.op = "Unique", .in = {"x"}, .out = {"y", "idx", "inv", "cnt"}, .at = {AI("sorted", 0)}};
     io ins[1] = {{"x", 7}}, outs[4] = {{"y", 7}, {"idx", 7}, {"inv", 7}, {"cnt", 7}};
-    pb m = build(11, &n, 1, ins, 1, outs, 4);
+    pbw m = build(11, &n, 1, ins, 1, outs, 4);
     arg a[1] = {{FLT_I64, 2, {10, 20}, x}};
     result r;
     CHECK(run4(&m, a, 1, 4, &r));
     CHECK(!r.st && r.ti[0].dims[0] == u && !memcmp(r.data[0], y, (size_t)u * 8) && !memcmp(r.data[1], first, (size_t)u * 8) &&
           !memcmp(r.data[2], inv, sizeof inv) && !memcmp(r.data[3], cnt, (size_t)u * 8));
     result_free(&r);
-    free(m.b);
 }
 
 static void test_cumsum_wrap(void) {
@@ -325,13 +278,12 @@ static void test_cumsum_wrap(void) {
     }
     node n = {.op = "CumSum", .in = {"x", "a"}, .out = {"y"}, .at = {AI("exclusive", 1), AI("reverse", 1)}};
     io ins[2] = {{"x", 7}, {"a", 7}}, outs[1] = {{"y", 7}};
-    pb m = build(14, &n, 1, ins, 2, outs, 1);
+    pbw m = build(14, &n, 1, ins, 2, outs, 1);
     arg a[2] = {{FLT_I64, 2, {R, C}, x}, {FLT_I64, 0, {0}, &axis}};
     result r;
     CHECK(run4(&m, a, 2, 1, &r));
     CHECK(!r.st && !memcmp(r.data[0], want, sizeof want));
     result_free(&r);
-    free(m.b);
 }
 
 /* Indices computed by a node: infer must get them from the run, then check them. */
@@ -340,7 +292,7 @@ static void test_computed_indices(void) {
     int64_t idx[3] = {7, -8, 2}, zero[3] = {0, 0, 0}, bad[3] = {1, 8, 0};
     node nodes[2] = {{.op = "Add", .in = {"i0", "z"}, .out = {"i"}}, {.op = "ScatterElements", .in = {"d", "i", "u"}, .out = {"y"}}};
     io ins[4] = {{"d", 1}, {"i0", 7}, {"z", 7}, {"u", 1}}, outs[1] = {{"y", 1}};
-    pb m = build(13, nodes, 2, ins, 4, outs, 1);
+    pbw m = build(13, nodes, 2, ins, 4, outs, 1);
     arg a[4] = {{FLT_F32, 1, {8}, data}, {FLT_I64, 1, {3}, idx}, {FLT_I64, 1, {3}, zero}, {FLT_F32, 1, {3}, upd}};
     result r;
     CHECK(run4(&m, a, 4, 1, &r));
@@ -353,7 +305,6 @@ static void test_computed_indices(void) {
         CHECKF(r.st == FLINTRT_ERR_INVALID_ARGUMENT && strstr(r.msg, "index 8") && strstr(r.msg, "outside"), "%s", r.msg);
         result_free(&r);
     }
-    free(m.b);
 }
 
 /* Empty tensors and scalars reach the kernels: shapes come out right, nothing is touched. */
@@ -363,14 +314,13 @@ static void check_shape(const char *what, const node *n, int opset, const io *in
     int no = 0;
     while (no < 4 && n->out[no]) no++;
     for (int i = 0; i < no; i++) outs[i].name = n->out[i];
-    pb m = build(opset, n, 1, ins, ni, outs, no);
+    pbw m = build(opset, n, 1, ins, ni, outs, no);
     result r;
     bool ok = run4(&m, a, na, no, &r);
     ok = ok && r.ti[out].ndim == ndim && (ndim < 1 || r.ti[out].dims[0] == d0) && (ndim < 2 || r.ti[out].dims[1] == d1);
     CHECKF(ok, "%s: %s", what, r.msg);
     if (ok && !strcmp(what, "NonZero scalar")) CHECK(((const int64_t *)r.data[0])[0] == 0);
     result_free(&r);
-    free(m.b);
 }
 
 static void test_empty(void) {
@@ -415,12 +365,11 @@ static void expect_fail(const char *what, int opset, const node *n, const io *in
     io outs[2] = {{"y", 1}, {"y2", 7}};
     int no = 0;
     while (no < 2 && n->out[no]) no++;
-    pb m = build(opset, n, 1, ins, ni, outs, no);
+    pbw m = build(opset, n, 1, ins, ni, outs, no);
     result r;
     run_model(&m, 2, (size_t)64 << 10, a, na, no, &r);
     CHECKF(r.st == want && strstr(r.msg, needle), "%s: status %d, '%s'", what, (int)r.st, r.msg);
     result_free(&r);
-    free(m.b);
 }
 
 static void test_hostile(void) {

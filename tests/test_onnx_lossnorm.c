@@ -15,63 +15,11 @@
 #include "harness.h"
 #include "onnx/exec.h"
 #include "onnx/model.h"
-
-typedef struct pbw {
-    uint8_t b[1 << 14];
-    size_t n;
-} pbw;
-
-static void varint(pbw *w, uint64_t v) {
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        w->b[w->n++] = c | (v ? 0x80 : 0);
-    } while (v);
-}
-static void tag(pbw *w, unsigned field, unsigned wire) { varint(w, (uint64_t)field << 3 | wire); }
-static void vfield(pbw *w, unsigned field, uint64_t v) { tag(w, field, 0); varint(w, v); }
-static void bfield(pbw *w, unsigned field, const void *p, size_t n) {
-    tag(w, field, 2);
-    varint(w, n);
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-static void sfield(pbw *w, unsigned field, const char *s) { bfield(w, field, s, strlen(s)); }
-static void mfield(pbw *w, unsigned field, const pbw *m) { bfield(w, field, m->b, m->n); }
-
-/* attributes (AttributeProto: name 1, f 2, i 3, s 4, ints 8, type 20) */
-static void attr_i(pbw *node, const char *name, int64_t v) {
-    pbw a = {.n = 0};
-    sfield(&a, 1, name);
-    vfield(&a, 3, (uint64_t)v);
-    vfield(&a, 20, 2);
-    mfield(node, 5, &a);
-}
-static void attr_f(pbw *node, const char *name, float v) {
-    pbw a = {.n = 0};
-    sfield(&a, 1, name);
-    tag(&a, 2, 5);
-    memcpy(a.b + a.n, &v, 4);
-    a.n += 4;
-    vfield(&a, 20, 1);
-    mfield(node, 5, &a);
-}
-static void attr_s(pbw *node, const char *name, const char *v) {
-    pbw a = {.n = 0};
-    sfield(&a, 1, name);
-    sfield(&a, 4, v);
-    vfield(&a, 20, 3);
-    mfield(node, 5, &a);
-}
+#include "onnx_test_util.h"
 
 /* a graph input/output with only an element type (any shape) */
 static void value_info(pbw *g, unsigned field, const char *name, int elem) {
-    pbw vi = {.n = 0}, tp = {.n = 0}, tt = {.n = 0};
-    vfield(&tt, 1, (uint64_t)elem);
-    mfield(&tp, 1, &tt);
-    sfield(&vi, 1, name);
-    mfield(&vi, 2, &tp);
-    mfield(g, field, &vi);
+    pb_value_info(g, field, name, elem, -1, NULL);
 }
 
 enum { E_F32 = 1, E_I64 = 7, E_BOOL = 9, E_F64 = 11 };
@@ -95,13 +43,7 @@ static void build(pbw *model, const char *op, int opset, pbw *node, io *ins, int
     for (int i = 0; i < nin; i++)
         if (ins[i].name[0]) value_info(&g, 11, ins[i].name, ins[i].elem);
     for (int i = 0; i < nout; i++) value_info(&g, 12, outs[i].name, outs[i].elem);
-    pbw os = {.n = 0};
-    sfield(&os, 1, "");
-    vfield(&os, 2, (uint64_t)opset);
-    model->n = 0;
-    vfield(model, 1, 8);
-    mfield(model, 8, &os);
-    mfield(model, 7, &g);
+    pb_model(model, opset, &g);
 }
 
 typedef struct runner {
@@ -158,7 +100,7 @@ static void test_einsum(void) {
         io ins[2] = {{"a", E_F32, ti(FLT_F32, 3, 2, 3, 4), a}, {"b", E_F32, ti(FLT_F32, 3, 2, 4, 5), b}};
         io outs[1] = {{"y", E_F32, {0}, NULL}};
         node.n = 0;
-        attr_s(&node, "equation", "bij, bjk -> bik");
+        pb_attr_s(&node, "equation", "bij, bjk -> bik");
         build(&model, "Einsum", 12, &node, ins, 2, outs, 1);
         flintrt_status st = run(&r, &model, t, ins, 2, outs, 1);
         CHECKF(st == FLINTRT_OK, "%s", r.e.msg);
@@ -182,7 +124,7 @@ static void test_einsum(void) {
         io ins[1] = {{"x", E_F64, ti(FLT_F64, 3, 2, 3, 3), x}};
         io outs[1] = {{"y", E_F64, {0}, NULL}};
         node.n = 0;
-        attr_s(&node, "equation", "...ii->...i");
+        pb_attr_s(&node, "equation", "...ii->...i");
         build(&model, "Einsum", 12, &node, ins, 1, outs, 1);
         CHECKF(run(&r, &model, 2, ins, 1, outs, 1) == FLINTRT_OK, "%s", r.e.msg);
         bool ok = outs[0].data && outs[0].t.ndim == 2 && outs[0].t.dims[0] == 2 && outs[0].t.dims[1] == 3;
@@ -196,7 +138,7 @@ static void test_einsum(void) {
         io ins[1] = {{"x", E_F32, ti(FLT_F32, 2, 3, 4, 0), a}};
         io outs[1] = {{"y", E_F32, {0}, NULL}};
         node.n = 0;
-        attr_s(&node, "equation", "ji");
+        pb_attr_s(&node, "equation", "ji");
         build(&model, "Einsum", 12, &node, ins, 1, outs, 1);
         CHECKF(run(&r, &model, 2, ins, 1, outs, 1) == FLINTRT_OK, "%s", r.e.msg);
         bool ok = outs[0].data && outs[0].t.ndim == 2 && outs[0].t.dims[0] == 4 && outs[0].t.dims[1] == 3;
@@ -217,7 +159,7 @@ static void test_einsum(void) {
         if (c >= 4) ins[0].t = ti(FLT_F32, 2, 3, 4, 0);
         if (c == 7) ins[0].t = ti(FLT_F32, 3, 2, 3, 4);
         node.n = 0;
-        attr_s(&node, "equation", bad[c].eq);
+        pb_attr_s(&node, "equation", bad[c].eq);
         build(&model, "Einsum", 12, &node, ins, c == 3 || c >= 4 ? 1 + (c == 3) : 2, outs, 1);
         flintrt_status st = run(&r, &model, 2, ins, c == 3 || c >= 4 ? 1 + (c == 3) : 2, outs, 1);
         CHECKF(st != FLINTRT_OK && strstr(r.e.msg, bad[c].msg) && (r.s == NULL) == bad[c].at_load,
@@ -276,7 +218,7 @@ static void test_loss(void) {
                  {"w", E_F32, ti(FLT_F32, 1, 4, 0, 0), w}};
     io outs[1] = {{"loss", E_F32, {0}, NULL}};
     node.n = 0;
-    attr_i(&node, "ignore_index", 1);
+    pb_attr_i(&node, "ignore_index", 1);
     build(&model, "NegativeLogLikelihoodLoss", 13, &node, ins, 3, outs, 1);
     CHECKF(run(&r, &model, 3, ins, 3, outs, 1) == FLINTRT_OK, "%s", r.e.msg);
     CHECK(outs[0].data && outs[0].t.ndim == 0 && close_to(*(const float *)outs[0].data, num / den, 1e-6));
@@ -299,7 +241,7 @@ static void test_loss(void) {
     done(&r);
     ins[1].t = ti(FLT_I64, 2, 3, 2, 0);
     node.n = 0;
-    attr_s(&node, "reduction", "average");
+    pb_attr_s(&node, "reduction", "average");
     build(&model, "NegativeLogLikelihoodLoss", 13, &node, ins, 3, outs, 1);
     CHECK(run(&r, &model, 2, ins, 3, outs, 1) == FLINTRT_ERR_FORMAT && r.s == NULL && strstr(r.e.msg, "reduction"));
     done(&r);
@@ -309,7 +251,7 @@ static void test_loss(void) {
     for (int t = 1; t <= 3; t += 2) {
         io o2[2] = {{"loss", E_F32, {0}, NULL}, {"lp", E_F32, {0}, NULL}};
         node.n = 0;
-        attr_s(&node, "reduction", "none");
+        pb_attr_s(&node, "reduction", "none");
         build(&model, "SoftmaxCrossEntropyLoss", 13, &node, ins, 2, o2, 2);
         CHECKF(run(&r, &model, t, ins, 2, o2, 2) == FLINTRT_OK, "%s", r.e.msg);
         bool ok = o2[0].data && o2[0].t.ndim == 2 && o2[1].t.ndim == 3;
@@ -335,7 +277,7 @@ static void test_loss(void) {
     io gi[2] = {{"d", E_F32, ti(FLT_F32, 2, 3, 8, 0), x}, {"i", E_I64, ti(FLT_I64, 2, 3, 2, 0), idx}};
     io go[1] = {{"y", E_F32, {0}, NULL}};
     node.n = 0;
-    attr_i(&node, "axis", -1);
+    pb_attr_i(&node, "axis", -1);
     build(&model, "GatherElements", 13, &node, gi, 2, go, 1);
     CHECKF(run(&r, &model, 2, gi, 2, go, 1) == FLINTRT_OK, "%s", r.e.msg);
     bool ok = go[0].data && go[0].t.ndim == 2 && go[0].t.dims[0] == 3 && go[0].t.dims[1] == 2;
@@ -369,8 +311,8 @@ static void test_norm(void) {
                  {"b", E_F32, ti(FLT_F32, 1, 4, 0, 0), bias}};
     io outs[3] = {{"y", E_F32, {0}, NULL}, {"mean", E_F32, {0}, NULL}, {"inv", E_F32, {0}, NULL}};
     node.n = 0;
-    attr_i(&node, "axis", 1);
-    attr_f(&node, "epsilon", 1e-3f);
+    pb_attr_i(&node, "axis", 1);
+    pb_attr_f(&node, "epsilon", 1e-3f);
     build(&model, "LayerNormalization", 17, &node, ins, 3, outs, 3);
     CHECKF(run(&r, &model, 3, ins, 3, outs, 3) == FLINTRT_OK, "%s", r.e.msg);
     bool ok = outs[0].data && outs[1].t.ndim == 3 && outs[1].t.dims[0] == 2 && outs[1].t.dims[1] == 1 &&
@@ -392,12 +334,12 @@ static void test_norm(void) {
     done(&r);
     ins[1].t = ti(FLT_F32, 2, 3, 4, 0);
     node.n = 0;
-    attr_i(&node, "axis", 3);
+    pb_attr_i(&node, "axis", 3);
     build(&model, "LayerNormalization", 17, &node, ins, 3, outs, 3);
     CHECK(run(&r, &model, 2, ins, 3, outs, 3) != FLINTRT_OK && strstr(r.e.msg, "axis"));
     done(&r);
     node.n = 0;
-    attr_i(&node, "stash_type", 7);
+    pb_attr_i(&node, "stash_type", 7);
     build(&model, "LayerNormalization", 17, &node, ins, 3, outs, 3);
     CHECK(run(&r, &model, 2, ins, 3, outs, 3) == FLINTRT_ERR_FORMAT && r.s == NULL && strstr(r.e.msg, "stash_type"));
     done(&r);
@@ -415,7 +357,7 @@ static void test_norm(void) {
                 {"t", E_BOOL, ti(FLT_BOOL, 0, 0, 0, 0), &on}};
     io dout[2] = {{"y", E_F32, {0}, NULL}, {"mask", E_BOOL, {0}, NULL}};
     node.n = 0;
-    attr_i(&node, "seed", 3);
+    pb_attr_i(&node, "seed", 3);
     build(&model, "Dropout", 13, &node, di, 1, dout, 2);
     CHECKF(run(&r, &model, 2, di, 1, dout, 2) == FLINTRT_OK, "%s", r.e.msg);
     ok = dout[0].data && dout[1].t.dtype == FLT_BOOL && !memcmp(dout[0].data, x, sizeof x);
@@ -423,7 +365,7 @@ static void test_norm(void) {
     CHECK(ok);
     done(&r);
     node.n = 0;
-    attr_i(&node, "seed", 3);
+    pb_attr_i(&node, "seed", 3);
     build(&model, "Dropout", 13, &node, di, 3, dout, 2);
     CHECK(run(&r, &model, 2, di, 3, dout, 2) == FLINTRT_ERR_INVALID_ARGUMENT && strstr(r.e.msg, "ratio"));
     done(&r);

@@ -17,6 +17,7 @@
 #include "onnx/exec.h"
 #include "onnx/model.h"
 #include "onnx/nn_window.h"
+#include "onnx_test_util.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {
@@ -121,29 +122,6 @@ static void test_conv_kernels(void) {
 
 /* ---- one-node models, bytes written here ---- */
 
-typedef struct pbw {
-    uint8_t b[1 << 14];
-    size_t n;
-} pbw;
-
-static void varint(pbw *w, uint64_t v) {
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        w->b[w->n++] = c | (v ? 0x80 : 0);
-    } while (v);
-}
-static void tag(pbw *w, unsigned field, unsigned wire) { varint(w, (uint64_t)field << 3 | wire); }
-static void vfield(pbw *w, unsigned field, uint64_t v) { tag(w, field, 0); varint(w, v); }
-static void bfield(pbw *w, unsigned field, const void *p, size_t n) {
-    tag(w, field, 2);
-    varint(w, n);
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-static void sfield(pbw *w, unsigned field, const char *s) { bfield(w, field, s, strlen(s)); }
-static void mfield(pbw *w, unsigned field, const pbw *m) { bfield(w, field, m->b, m->n); }
-
 typedef struct attr_spec {
     const char *name;
     int n;              /* -1: single int; -2: string */
@@ -160,18 +138,7 @@ typedef struct in_spec {
 } in_spec;
 
 static void tensor_vi(pbw *out, unsigned field, const in_spec *in) {
-    pbw vi = {.n = 0}, tp = {.n = 0}, tt = {.n = 0}, sh = {.n = 0};
-    for (int i = 0; i < in->ndim; i++) {
-        pbw d = {.n = 0};
-        vfield(&d, 1, (uint64_t)in->dims[i]);
-        mfield(&sh, 1, &d);
-    }
-    vfield(&tt, 1, (uint64_t)in->elem);
-    if (in->ndim >= 0) mfield(&tt, 2, &sh);
-    mfield(&tp, 1, &tt);
-    sfield(&vi, 1, in->name);
-    mfield(&vi, 2, &tp);
-    mfield(out, field, &vi);
+    pb_value_info(out, field, in->name, in->elem, in->ndim, in->dims);
 }
 
 static void build(pbw *model, const char *op, int opset, const in_spec *ins, int n_in, const attr_spec *attrs,
@@ -207,13 +174,7 @@ static void build(pbw *model, const char *op, int opset, const in_spec *ins, int
     }
     in_spec yo = {.name = "y", .elem = ins[0].elem, .ndim = -1};
     tensor_vi(&g, 12, &yo);
-    model->n = 0;
-    vfield(model, 1, 8);
-    pbw ops = {.n = 0};
-    sfield(&ops, 1, "");
-    vfield(&ops, 2, (uint64_t)opset);
-    mfield(model, 8, &ops);
-    mfield(model, 7, &g);
+    pb_model(model, opset, &g);
 }
 
 /* Load, bind the non-initializer inputs from data[], run with nth threads.

@@ -14,27 +14,7 @@
 #include "harness.h"
 #include "onnx/exec.h"
 #include "onnx/model.h"
-
-typedef struct pbw {
-    uint8_t b[1024];
-    size_t n;
-} pbw;
-
-static void varint(pbw *w, uint64_t v) {
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        w->b[w->n++] = c | (v ? 0x80 : 0);
-    } while (v);
-}
-static void vfield(pbw *w, unsigned f, uint64_t v) { varint(w, (uint64_t)f << 3); varint(w, v); }
-static void bfield(pbw *w, unsigned f, const void *p, size_t n) {
-    varint(w, (uint64_t)f << 3 | 2);
-    varint(w, n);
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-static void mfield(pbw *w, unsigned f, const pbw *m) { bfield(w, f, m->b, m->n); }
+#include "onnx_test_util.h"
 
 /* a float tensor [2] = {v, -v} */
 static void tensor(pbw *t, float v) {

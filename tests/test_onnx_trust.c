@@ -12,69 +12,20 @@
 
 #include "api/api_internal.h"
 #include "harness.h"
+#include "onnx_test_util.h"
+#include "trust_test_util.h"
 #include "trust/minisign.h"
-
-#ifdef FLT_HAVE_SODIUM
-static const int have_sodium = 1;
-#else
-static const int have_sodium = 0;
-#endif
-
-static char tmpdir[256];
-
-static const char *tmp(const char *name) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static int write_file(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fwrite(data, 1, n, f) == n;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
-}
 
 /* ---- a model y = x + w (float[2]); w inline or in an external file ---- */
 
-typedef struct pbw {
-    uint8_t b[4096];
-    size_t n;
-} pbw;
-
-static void varint(pbw *w, uint64_t v) {
-    do {
-        uint8_t c = v & 0x7f;
-        v >>= 7;
-        w->b[w->n++] = c | (v ? 0x80 : 0);
-    } while (v);
-}
-static void vfield(pbw *w, unsigned f, uint64_t v) { varint(w, (uint64_t)f << 3); varint(w, v); }
-static void bfield(pbw *w, unsigned f, const void *p, size_t n) {
-    varint(w, (uint64_t)f << 3 | 2);
-    varint(w, n);
-    memcpy(w->b + w->n, p, n);
-    w->n += n;
-}
-static void sfield(pbw *w, unsigned f, const char *s) { bfield(w, f, s, strlen(s)); }
-static void mfield(pbw *w, unsigned f, const pbw *m) { bfield(w, f, m->b, m->n); }
-
+/* float[2] */
 static void value_info(pbw *g, unsigned f, const char *name) {
-    pbw vi = {.n = 0}, tp = {.n = 0}, tt = {.n = 0}, sh = {.n = 0}, d = {.n = 0};
-    vfield(&d, 1, 2);
-    mfield(&sh, 1, &d);
-    vfield(&tt, 1, 1);
-    mfield(&tt, 2, &sh);
-    mfield(&tp, 1, &tt);
-    sfield(&vi, 1, name);
-    mfield(&vi, 2, &tp);
-    mfield(g, f, &vi);
+    const int64_t dims[1] = {2};
+    pb_value_info(g, f, name, 1, 1, dims);
 }
 
 static void build_model(pbw *model, const char *ext) {
-    pbw g = {.n = 0}, node = {.n = 0}, init = {.n = 0}, op = {.n = 0};
+    pbw g = {.n = 0}, node = {.n = 0}, init = {.n = 0};
     sfield(&node, 1, "x");
     sfield(&node, 1, "w");
     sfield(&node, 2, "y");
@@ -97,12 +48,7 @@ static void build_model(pbw *model, const char *ext) {
     mfield(&g, 5, &init);
     value_info(&g, 11, "x");
     value_info(&g, 12, "y");
-    model->n = 0;
-    vfield(model, 1, 8);
-    sfield(&op, 1, "");
-    vfield(&op, 2, 13);
-    mfield(model, 8, &op);
-    mfield(model, 7, &g);
+    pb_model(model, 13, &g);
 }
 
 /* y = x + w for x = {1, 2}: w's values come through as loaded. */
@@ -143,26 +89,6 @@ static flintrt_status load(const char *path, bool sign, bool digest, const char 
     return st;
 }
 
-static void sign_file(const char *path, const char *seckey, const char *comment) {
-    size_t n, fn;
-    char *skt = flt_test_read_file(seckey, &n);
-    flt_minisign_seckey sk;
-    flt_err e;
-    flt_err_clear(&e);
-    CHECKF(skt && flt_minisign_seckey_parse(skt, n, NULL, &sk, &e) == FLINTRT_OK, "%s", e.msg);
-    free(skt);
-    void *data = flt_test_read_file(path, &fn);
-    uint8_t ph[64];
-    char *sig = NULL;
-    CHECK(data && flt_minisign_prehash(data, fn, ph, &e) == FLINTRT_OK);
-    CHECK(flt_minisign_sign(&sk, ph, comment, &sig, &e) == FLINTRT_OK);
-    char sp[600];
-    snprintf(sp, sizeof sp, "%s.minisig", path);
-    CHECK(sig && write_file(sp, sig, strlen(sig)) == 0);
-    free(sig);
-    free(data);
-}
-
 static void flip_byte(const char *path, size_t at) {
     size_t n;
     uint8_t *d = flt_test_read_file(path, &n);
@@ -178,7 +104,7 @@ static void write_manifest(const char *path, const char *const *names, size_t n)
     flintrt_manifest_entry ent[4];
     char paths[4][512];
     for (size_t i = 0; i < n; i++) {
-        snprintf(paths[i], sizeof paths[i], "%s", tmp(names[i]));
+        snprintf(paths[i], sizeof paths[i], "%s", tmp_path(names[i]));
         ent[i] = (flintrt_manifest_entry){names[i], paths[i]};
     }
     uint8_t sha[32];
@@ -191,7 +117,7 @@ static void write_manifest(const char *path, const char *const *names, size_t n)
 static void test_single_file(const char *key1, const char *key2, const char *sec1) {
     static pbw m;
     build_model(&m, NULL);
-    const char *model = tmp("single.onnx");
+    const char *model = tmp_path("single.onnx");
     CHECK(write_file(model, m.b, m.n) == 0);
     int parses = -1;
     flintrt_graph_model *gm = NULL;
@@ -205,7 +131,7 @@ static void test_single_file(const char *key1, const char *key2, const char *sec
     CHECKF(st == FLINTRT_ERR_SIGNATURE && strstr(flintrt_last_error(), "unsigned") && parses == 0, "%d %d %s", st,
            parses, flintrt_last_error());
     /* bytes no protobuf parser would accept: still reported as unsigned */
-    const char *junk_path = tmp("junk.onnx");
+    const char *junk_path = tmp_path("junk.onnx");
     static const char junk[] = "\x0a\xff\xff\xff\xff\x0f not a model";
     CHECK(write_file(junk_path, junk, sizeof junk - 1) == 0);
     st = load(junk_path, true, false, key1, &parses, NULL);
@@ -251,8 +177,8 @@ static void test_external(const char *key1, const char *sec1) {
     if (!have_sodium) return;
     static pbw m;
     build_model(&m, "weights.bin");
-    const char *model = tmp("ext.onnx");
-    const char *weights = tmp("weights.bin");
+    const char *model = tmp_path("ext.onnx");
+    const char *weights = tmp_path("weights.bin");
     const float w[2] = {10.0f, 20.0f};
     CHECK(write_file(model, m.b, m.n) == 0 && write_file(weights, w, sizeof w) == 0);
     int parses = -1;
@@ -282,7 +208,7 @@ static void test_external(const char *key1, const char *sec1) {
            flintrt_last_error());
 
     /* a signed manifest listing both: loads and runs */
-    const char *manifest = tmp("ext.onnx.manifest");
+    const char *manifest = tmp_path("ext.onnx.manifest");
     const char *both[2] = {"ext.onnx", "weights.bin"};
     write_manifest(manifest, both, 2);
     sign_file(manifest, sec1, "flint test: onnx v1");
@@ -359,7 +285,7 @@ int main(void) {
     test_external(key1, sec1);
     const char *names[] = {"single.onnx", "single.onnx.minisig", "junk.onnx", "junk.onnx.minisig", "ext.onnx",
                            "ext.onnx.minisig", "weights.bin", "ext.onnx.manifest", "ext.onnx.manifest.minisig"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(tmp(names[i]));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(tmp_path(names[i]));
     rmdir(tmpdir);
     return flt_test_finish();
 }

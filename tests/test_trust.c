@@ -14,22 +14,7 @@
 #include "trust/digest.h"
 #include "trust/minisign.h"
 #include "trust/policy.h"
-
-#ifdef FLT_HAVE_SODIUM
-static const int have_sodium = 1;
-#else
-static const int have_sodium = 0;
-#endif
-
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+#include "trust_test_util.h"
 
 /* flt_test_data's result copied into one of 8 rotating buffers, so several paths can live at once */
 static const char *td(const char *rel) {
@@ -38,22 +23,6 @@ static const char *td(const char *rel) {
     k = (k + 1) % 8;
     snprintf(buf[k], sizeof buf[k], "%s", flt_test_data(rel));
     return buf[k];
-}
-
-static char *read_text(const char *path, size_t *n) {
-    char *p = flt_test_read_file(path, n);
-    if (!p) return NULL;
-    char *s = realloc(p, *n + 1);
-    if (!s) { free(p); return NULL; }
-    s[*n] = '\0';
-    return s;
-}
-
-static int write_file(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fwrite(data, 1, n, f) == n;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
 static void test_base64(void) {
@@ -271,26 +240,6 @@ static flintrt_status load(const char *path, const char *key, const char *sig_pa
     flintrt_model_free(m);
     *parses = c.parses;
     return st;
-}
-
-static void sign_file(const char *path, const char *seckey, const char *comment) {
-    size_t n, fn;
-    char *skt = read_text(seckey, &n);
-    flt_minisign_seckey sk;
-    flt_err e;
-    flt_err_clear(&e);
-    CHECKF(skt && flt_minisign_seckey_parse(skt, n, NULL, &sk, &e) == FLINTRT_OK, "%s", e.msg);
-    free(skt);
-    void *data = flt_test_read_file(path, &fn);
-    uint8_t ph[64];
-    char *sig = NULL;
-    CHECK(data && flt_minisign_prehash(data, fn, ph, &e) == FLINTRT_OK);
-    CHECK(flt_minisign_sign(&sk, ph, comment, &sig, &e) == FLINTRT_OK);
-    char sp[600];
-    snprintf(sp, sizeof sp, "%s.minisig", path);
-    CHECK(sig && write_file(sp, sig, strlen(sig)) == 0);
-    free(sig);
-    free(data);
 }
 
 static void test_policy(void) {

@@ -151,17 +151,8 @@ void flt_conv_f32_ref(const flt_conv_geom *g, const void *X, const void *W, cons
         for (int64_t c = 0; c < Cg; c++) {
             int64_t xbase = (n * g->C + grp * Cg + c) * isz, wbase = (m * Cg + c) * ksz;
             for (int64_t kp = 0; kp < ksz; kp++) {
-                int64_t r = kp, off = 0, mul = 1;
-                bool ok = true;
-                for (int i = nsp - 1; i >= 0; i--) {
-                    int64_t ki = r % g->k[i];
-                    r /= g->k[i];
-                    int64_t ii = opos[i] * g->s[i] + ki * g->d[i] - g->pb[i];
-                    if (ii < 0 || ii >= g->in[i]) { ok = false; break; }
-                    off += ii * mul;
-                    mul *= g->in[i];
-                }
-                if (ok) acc += flt_ld_f32(W, wbase + kp) * flt_ld_f32(X, xbase + off);
+                int64_t off;
+                if (flt_conv_tap(g, opos, kp, &off)) acc += flt_ld_f32(W, wbase + kp) * flt_ld_f32(X, xbase + off);
             }
         }
         Y[t] = B ? acc + flt_ld_f32(B, m) : acc;

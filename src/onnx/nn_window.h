@@ -54,4 +54,21 @@ void flt_conv_f32_fast(const flt_conv_geom *g, const void *X, const void *W, con
 void flt_conv_f32_ref(const flt_conv_geom *g, const void *X, const void *W, const void *B, float *Y, int ith,
                       int nth);
 
+/* Conv (not ConvTranspose): the offset in one [in...] plane of kernel tap kp
+ * (row-major over k...) seen from output position opos[nsp]; false where the tap
+ * falls in the padding. Inline: it runs once per tap in the reference loops. */
+static inline bool flt_conv_tap(const flt_conv_geom *g, const int64_t *opos, int64_t kp, int64_t *off) {
+    int64_t r = kp, o = 0, mul = 1;
+    for (int i = g->nsp - 1; i >= 0; i--) {
+        int64_t ki = r % g->k[i];
+        r /= g->k[i];
+        int64_t ii = opos[i] * g->s[i] + ki * g->d[i] - g->pb[i];
+        if (ii < 0 || ii >= g->in[i]) return false;
+        o += ii * mul;
+        mul *= g->in[i];
+    }
+    *off = o;
+    return true;
+}
+
 #endif

@@ -52,6 +52,22 @@ static flintrt_status check_scalar(flt_onnx_infer *x, int i, const char *what) {
     return FLINTRT_OK;
 }
 
+/* Y's shape [N, M, out...] (Conv and ConvTranspose; the caller sets the dtype);
+ * refuses an element count past int64. */
+static flintrt_status conv_out_shape(flt_onnx_infer *x, const flt_conv_geom *g) {
+    flt_onnx_tinfo *o = &x->k->out[0];
+    o->ndim = g->nsp + 2;
+    o->dims[0] = g->N;
+    o->dims[1] = g->M;
+    int64_t ne = g->N;
+    if (!flt_mul_i64(ne, g->M, &ne)) return flt_onnx_fail(x, FLINTRT_ERR_LIMIT, "output too large");
+    for (int i = 0; i < g->nsp; i++) {
+        o->dims[i + 2] = g->out[i];
+        if (!flt_mul_i64(ne, g->out[i], &ne)) return flt_onnx_fail(x, FLINTRT_ERR_LIMIT, "output too large");
+    }
+    return FLINTRT_OK;
+}
+
 /* Shapes shared by Conv, ConvInteger, QLinearConv: X in slot 0, W in slot wi, bias in slot bi (-1: none). */
 static flintrt_status infer_conv_kind(flt_onnx_infer *x, conv_kind kind) {
     const conv_params *p = x->k->params;
@@ -83,16 +99,8 @@ static flintrt_status infer_conv_kind(flt_onnx_infer *x, conv_kind kind) {
         if (B->ndim != 1 || B->dims[0] != g->M || B->dtype != want)
             return flt_onnx_fail(x, FLINTRT_ERR_FORMAT, "B must be a 1-D tensor of %" PRId64 " values of X's type", g->M);
     }
+    FLT_ONNX_TRY(conv_out_shape(x, g));
     flt_onnx_tinfo *o = &x->k->out[0];
-    o->ndim = X->ndim;
-    o->dims[0] = g->N;
-    o->dims[1] = g->M;
-    int64_t ne = g->N;
-    if (!flt_mul_i64(ne, g->M, &ne)) return flt_onnx_fail(x, FLINTRT_ERR_LIMIT, "output too large");
-    for (int i = 0; i < g->nsp; i++) {
-        o->dims[i + 2] = g->out[i];
-        if (!flt_mul_i64(ne, g->out[i], &ne)) return flt_onnx_fail(x, FLINTRT_ERR_LIMIT, "output too large");
-    }
     if (kind == CONV_FLOAT) {
         o->dtype = X->dtype;
     } else if (kind == CONV_INTEGER) {
@@ -138,17 +146,8 @@ static double conv_sum(const flt_conv_geom *g, int64_t t, flt_dtype xt, const vo
     for (int64_t c = 0; c < Cg; c++) {
         int64_t xbase = (n * g->C + grp * Cg + c) * isz, wbase = (m * Cg + c) * ksz;
         for (int64_t kp = 0; kp < ksz; kp++) {
-            int64_t r = kp, off = 0, mul = 1;
-            bool ok = true;
-            for (int i = nsp - 1; i >= 0; i--) {
-                int64_t ki = r % g->k[i];
-                r /= g->k[i];
-                int64_t ii = opos[i] * g->s[i] + ki * g->d[i] - g->pb[i];
-                if (ii < 0 || ii >= g->in[i]) { ok = false; break; }
-                off += ii * mul;
-                mul *= g->in[i];
-            }
-            if (ok)
+            int64_t off;
+            if (flt_conv_tap(g, opos, kp, &off))
                 acc += (flt_onnx_get_f64(wt, W, wbase + kp) - wzp) * (flt_onnx_get_f64(xt, X, xbase + off) - xzp);
         }
     }
@@ -258,17 +257,8 @@ static flintrt_status infer_convtranspose(flt_onnx_infer *x) {
         if (B->ndim != 1 || B->dims[0] != g->M || B->dtype != X->dtype)
             return flt_onnx_fail(x, FLINTRT_ERR_FORMAT, "B must be a 1-D tensor of %" PRId64 " values of X's type", g->M);
     }
-    flt_onnx_tinfo *o = &x->k->out[0];
-    o->dtype = X->dtype;
-    o->ndim = X->ndim;
-    o->dims[0] = g->N;
-    o->dims[1] = g->M;
-    int64_t ne = g->N;
-    if (!flt_mul_i64(ne, g->M, &ne)) return flt_onnx_fail(x, FLINTRT_ERR_LIMIT, "output too large");
-    for (int i = 0; i < g->nsp; i++) {
-        o->dims[i + 2] = g->out[i];
-        if (!flt_mul_i64(ne, g->out[i], &ne)) return flt_onnx_fail(x, FLINTRT_ERR_LIMIT, "output too large");
-    }
+    x->k->out[0].dtype = X->dtype;
+    FLT_ONNX_TRY(conv_out_shape(x, g));
     x->k->state = g;
     return FLINTRT_OK;
 }
