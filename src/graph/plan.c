@@ -138,7 +138,7 @@ static flintrt_status exec_reserve(flt_graph_exec *x, int n_nodes, flt_err *e) {
     unsigned char *sync = flt_malloc_array((size_t)cap, 1);
     int *cum = flt_malloc_array((size_t)cap + 1, sizeof *cum);
     atomic_int *ctr = flt_malloc_array((size_t)cap, sizeof *ctr);
-    range *rg = flt_malloc_array((size_t)cap * 2 * (FLT_NODE_MAX_SRC + 2), sizeof *rg);
+    range *rg = flt_malloc_array((size_t)cap * 2 * (FLT_NODE_MAX_SRC + 2), sizeof *rg); /* two lists */
     if (!parts || !sync || !cum || !ctr || !rg) {
         free(parts); free(sync); free(cum); free(ctr); free(rg);
         return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "executor schedule for %d nodes", n_nodes);
@@ -216,7 +216,7 @@ static int node_ranges(const flt_graph *g, const flt_node *n, range *r) {
  * shared nodes; a single-part node only conflicts with the second. */
 static void schedule(const flt_graph *g, flt_graph_exec *x, int n_threads) {
     int max_parts = n_threads > 1 ? n_threads * FLT_PARTS_PER_THREAD : 1;
-    range *multi = x->ranges, *single = multi + x->cap_ranges / 2;
+    range *multi = x->ranges, *single = multi + x->cap_ranges;
     int nm = 0, ns = 0, total = 0;
     range mine[FLT_NODE_MAX_SRC + 2];
     for (int i = 0; i < g->n_nodes; i++) {
@@ -229,9 +229,9 @@ static void schedule(const flt_graph *g, flt_graph_exec *x, int n_threads) {
             if (p > 1)
                 for (int b = 0; b < ns && !sync; b++) sync = overlaps(&mine[a], &single[b]);
         }
-        /* The lists hold at most one node's ranges per node; keep them bounded
-         * by syncing when full (never happens with cap_ranges/2 >= n_nodes*18). */
-        if (nm + k > x->cap_ranges / 2 || ns + k > x->cap_ranges / 2) sync = true;
+        /* Each list holds at most FLT_NODE_MAX_SRC + 2 ranges per node since the
+         * last sync, so cap_ranges per list is enough; the check is a guard. */
+        if (nm + k > x->cap_ranges || ns + k > x->cap_ranges) sync = true;
         if (sync) nm = ns = 0;
         for (int a = 0; a < k; a++) {
             if (p > 1) multi[nm++] = mine[a];
