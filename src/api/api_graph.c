@@ -6,6 +6,7 @@
 
 #include "api/api_graph_trust.h"
 #include "api/api_internal.h"
+#include "core/checked.h"
 #include "onnx/exec.h"
 #include "onnx/model.h"
 
@@ -101,7 +102,7 @@ FLINTRT_API flintrt_status flintrt_graph_model_manifest_digest(const flintrt_gra
     if (!model->trust || !model->trust->has_digest)
         return flt_api_fail(FLINTRT_ERR_NOT_FOUND, "graph_model_manifest_digest: not computed (set compute_digest when loading)");
     size_t n = model->trust->n_files;
-    flt_manifest_item *items = malloc(n * sizeof *items);
+    flt_manifest_item *items = flt_malloc_array(n, sizeof *items);
     if (!items) return flt_api_fail(FLINTRT_ERR_OUT_OF_MEMORY, "manifest");
     memcpy(items, model->trust->files, n * sizeof *items);
     flt_err e;

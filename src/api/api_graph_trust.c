@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/api_graph_trust.h"
+#include "core/checked.h"
 #include "trust/digest.h"
 
 #define MANIFEST_MAX ((size_t)1 << 20)
@@ -32,8 +33,9 @@ void flt_graph_trust_free(flt_graph_trust *t) {
 
 static flintrt_status add_file(flt_graph_trust *t, const char *name, const uint8_t sha[32], flt_err *e) {
     if (t->n_files == t->cap_files) {
-        size_t cap = t->cap_files ? t->cap_files * 2 : 4;
-        flt_manifest_item *n = realloc(t->files, cap * sizeof *n);
+        size_t cap = t->cap_files ? t->cap_files * 2 : 4, bytes;
+        flt_manifest_item *n = NULL;
+        if (flt_mul_size(cap, sizeof *n, &bytes)) n = realloc(t->files, bytes);
         if (!n) return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "digests");
         t->files = n;
         t->cap_files = cap;
@@ -79,7 +81,7 @@ static flintrt_status parse_manifest(flt_graph_trust *t, const char *text, size_
     }
     if (!t->n_files) return flt_fail(e, FLINTRT_ERR_SIGNATURE, "tampered: the manifest is empty");
     /* canonical: sorted, no duplicates, valid names (build reorders a copy) */
-    flt_manifest_item *copy = malloc(t->n_files * sizeof *copy);
+    flt_manifest_item *copy = flt_malloc_array(t->n_files, sizeof *copy);
     if (!copy) return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "manifest");
     memcpy(copy, t->files, t->n_files * sizeof *copy);
     char *canon = NULL;
