@@ -12,19 +12,13 @@
 
 #include <immintrin.h>
 
+#include "cpu/avx2_util.h"
+
 #include "core/quant_blocks.h"
 #include "cpu/kernels_k_avx2.h"
 #include "cpu/kernels_k2.h"
 #include "cpu/kernels_legacy.h"
 
-#define FLT_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-FLT_AVX2 static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
 
 FLT_AVX2 static inline float f16_scalar(uint16_t h) {
     return _cvtsh_ss(h);
@@ -53,7 +47,7 @@ FLT_AVX2 static void dot_f32(int64_t n, const void *w, const void *a, float *out
     }
     for (; i + 8 <= n; i += 8)
         s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    float sum = flt_avx2_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
     for (; i < n; i++) sum += x[i] * y[i];
     *out = sum;
 }
@@ -71,7 +65,7 @@ FLT_AVX2 static void dot_f16(int64_t n, const void *w, const void *a, float *out
     }
     for (; i + 8 <= n; i += 8)
         s0 = _mm256_fmadd_ps(load_f16x8(x + 2 * i), _mm256_loadu_ps(y + i), s0);
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    float sum = flt_avx2_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
     for (; i < n; i++) {
         uint16_t h;
         memcpy(&h, x + 2 * i, 2);
@@ -93,7 +87,7 @@ FLT_AVX2 static void dot_bf16(int64_t n, const void *w, const void *a, float *ou
     }
     for (; i + 8 <= n; i += 8)
         s0 = _mm256_fmadd_ps(load_bf16x8(x + 2 * i), _mm256_loadu_ps(y + i), s0);
-    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    float sum = flt_avx2_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
     for (; i < n; i++) {
         uint16_t h;
         memcpy(&h, x + 2 * i, 2);
@@ -168,7 +162,7 @@ FLT_AVX2 static void dot_q8_0(int64_t n, const void *w, const void *a, float *ou
         const __m256 d = _mm256_set1_ps(f16_scalar(x[b].d) * f16_scalar(y[b].d));
         s0 = _mm256_fmadd_ps(d, dot_i8x32(load_q8(x + b), load_q8(y + b)), s0);
     }
-    *out = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    *out = flt_avx2_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
 FLT_AVX2 static void dot_q4_0(int64_t n, const void *w, const void *a, float *out) {
@@ -189,7 +183,7 @@ FLT_AVX2 static void dot_q4_0(int64_t n, const void *w, const void *a, float *ou
         const __m256 d = _mm256_set1_ps(f16_scalar(x[b].d) * f16_scalar(y[b].d));
         s0 = _mm256_fmadd_ps(d, dot_q4x32(x[b].qs, load_q8(y + b)), s0);
     }
-    *out = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    *out = flt_avx2_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
 #undef FLT_LANE
@@ -251,43 +245,18 @@ FLT_AVX2 static void bf16_from_f32(const float *src, void *dst, int64_t n) {
     }
 }
 
-/* roundf (half away from zero), which _mm256_round_ps lacks: truncate, then
- * step away from zero when the dropped fraction (exact) is at least 0.5. */
-FLT_AVX2 static inline __m256 round_half_away(__m256 v) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
-    const __m256 step = _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(1.0f));
-    const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-    return _mm256_add_ps(t, _mm256_and_ps(up, step));
-}
-
-/* x*id, NaN -> 0, clamped to [-127, 127], rounded: the reference's steps. */
-FLT_AVX2 static inline __m256i q8_lane(__m256 x, __m256 id) {
-    __m256 v = _mm256_mul_ps(x, id);
-    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
-    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
-    return _mm256_cvttps_epi32(round_half_away(v));
-}
-
 FLT_AVX2 static void q8_0_from_f32(const float *src, void *dst, int64_t n) {
     flt_block_q8_0 *y = dst;
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t b = 0; b < n / FLT_QK8_0; b++) {
         const float *x = src + b * FLT_QK8_0;
         const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
         const __m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x0), _mm256_andnot_ps(sign, x1)),
-                                 _mm256_max_ps(_mm256_andnot_ps(sign, x2), _mm256_andnot_ps(sign, x3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
-        const float amax = _mm_cvtss_f32(m4);
+        const float amax = flt_avx2_amax32(x0, x1, x2, x3);
         const float d = amax / 127.0f;
         const float idf = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = flt_f32_to_f16(d);
         const __m256 id = _mm256_set1_ps(idf);
-        const __m256i i0 = q8_lane(x0, id), i1 = q8_lane(x1, id), i2 = q8_lane(x2, id), i3 = q8_lane(x3, id);
+        const __m256i i0 = flt_avx2_q8_lane(x0, id), i1 = flt_avx2_q8_lane(x1, id), i2 = flt_avx2_q8_lane(x2, id), i3 = flt_avx2_q8_lane(x3, id);
         /* the two packs interleave per 128-bit lane; one dword permute fixes it */
         const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         const __m256i q = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));

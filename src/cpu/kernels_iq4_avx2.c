@@ -9,19 +9,13 @@
 
 #include <immintrin.h>
 
+#include "cpu/avx2_util.h"
+
 #include "core/dtype.h"
 #include "core/quant_blocks.h"
 
-#define FLT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 #define IQ_LANE(v, k) _mm256_permutevar8x32_ps((v), _mm256_set1_epi32(k))
-
-FLT_AVX2 static inline float iq_hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
 
 FLT_AVX2 static inline __m256i iq_table(void) {
     return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)flt_iq4nl_values));
@@ -72,7 +66,7 @@ FLT_AVX2 void flt_avx2_dot_iq4_nl(int64_t n, const void *w, const void *a, float
         const __m256 d = _mm256_set1_ps(_cvtsh_ss(x[b].d) * _cvtsh_ss(y[b].d));
         s0 = _mm256_fmadd_ps(d, iq_dot32(table, x + b, y + b), s0);
     }
-    *out = iq_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    *out = flt_avx2_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
 /* ---- IQ4_XS x Q8_K: per super-block one int32 vector collects every
@@ -107,7 +101,7 @@ FLT_AVX2 void flt_avx2_dot_iq4_xs(int64_t n, const void *w, const void *a, float
         if (b & 1) acc1 = _mm256_fmadd_ps(d, f, acc1);
         else acc0 = _mm256_fmadd_ps(d, f, acc0);
     }
-    *out = iq_hsum(_mm256_add_ps(acc0, acc1));
+    *out = flt_avx2_hsum(_mm256_add_ps(acc0, acc1));
 }
 
 /* ---- dequantization: d * value, bit-identical to the references ------------- */

@@ -14,20 +14,14 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+
+#include "cpu/avx2_util.h"
 #include <stdbool.h>
 #include <string.h>
 
 #include "core/dtype.h"
 #include "core/quant_blocks.h"
 
-#define FLT_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-FLT_AVX2 static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
 
 /* 16-bit lanes 0..7 = byte k of s, lanes 8..15 = byte k + 1, zero-extended:
  * a 32-element group spans two sub-blocks of 16 and maddubs keeps the halves
@@ -92,7 +86,7 @@ FLT_AVX2 void flt_avx2_dot_q2_k(int64_t n, const void *w, const void *a, float *
         acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * yd), _mm256_cvtepi32_ps(isum), acc);
         accm = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].dmin) * yd), _mm256_cvtepi32_ps(msum), accm);
     }
-    *out = hsum8(_mm256_sub_ps(acc, accm));
+    *out = flt_avx2_hsum(_mm256_sub_ps(acc, accm));
 }
 
 /* ---- Q3_K: value = d * s * (u - 4), u = low 2 bits | hmask bit << 2 ----------
@@ -140,7 +134,7 @@ FLT_AVX2 void flt_avx2_dot_q3_k(int64_t n, const void *w, const void *a, float *
         if (b & 1) acc1 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum), acc1);
         else acc0 = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum), acc0);
     }
-    *out = hsum8(_mm256_add_ps(acc0, acc1));
+    *out = flt_avx2_hsum(_mm256_add_ps(acc0, acc1));
 }
 
 /* ---- Q4_K / Q5_K: value = d * sc * q - dmin * m, sub-blocks of 32 ------------ */
@@ -208,7 +202,7 @@ FLT_AVX2 void flt_avx2_dot_q4_k(int64_t n, const void *w, const void *a, float *
         acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * yd), _mm256_cvtepi32_ps(isum), acc);
         accm = _mm_fmadd_ps(_mm_set1_ps(_cvtsh_ss(x[b].dmin) * yd), _mm_cvtepi32_ps(msum), accm);
     }
-    *out = hsum8(acc) - hsum4(accm);
+    *out = flt_avx2_hsum(acc) - hsum4(accm);
 }
 
 FLT_AVX2 void flt_avx2_dot_q5_k(int64_t n, const void *w, const void *a, float *out) {
@@ -224,7 +218,7 @@ FLT_AVX2 void flt_avx2_dot_q5_k(int64_t n, const void *w, const void *a, float *
         acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(x[b].d) * yd), _mm256_cvtepi32_ps(isum), acc);
         accm = _mm_fmadd_ps(_mm_set1_ps(_cvtsh_ss(x[b].dmin) * yd), _mm_cvtepi32_ps(msum), accm);
     }
-    *out = hsum8(acc) - hsum4(accm);
+    *out = flt_avx2_hsum(acc) - hsum4(accm);
 }
 
 #endif

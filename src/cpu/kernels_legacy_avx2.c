@@ -9,22 +9,16 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+
+#include "cpu/avx2_util.h"
 #include <string.h>
 
 #include "core/dtype.h"
 #include "core/quant_blocks.h"
 
-#define FLT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 /* lane k of v, in all eight lanes */
 #define LG_LANE(v, k) _mm256_permutevar8x32_ps((v), _mm256_set1_epi32(k))
-
-FLT_AVX2 static inline float lg_hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
 
 /* 16 bytes of nibbles -> 32 bytes 0..15 in element order (low nibbles are
  * elements 0..15, high nibbles 16..31). */
@@ -104,7 +98,7 @@ static inline int lg_pair(const void *p) {
             tail += mterm;                                                                      \
         }                                                                                       \
         const __m256 q = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));           \
-        *out = lg_hsum(_mm256_add_ps(q, _mm256_and_ps(ms, LG_OFFSET_LANES))) + tail;            \
+        *out = flt_avx2_hsum(_mm256_add_ps(q, _mm256_and_ps(ms, LG_OFFSET_LANES))) + tail;            \
     }
 
 FLT_AVX2 static inline __m256i lg_q4_1_quants(const flt_block_q4_1 *b) { return lg_nibbles(b->qs); }
@@ -145,51 +139,24 @@ FLT_AVX2 void flt_avx2_dot_q5_0(int64_t n, const void *w, const void *a, float *
         const __m256 d = _mm256_set1_ps(_cvtsh_ss(x[b].d) * _cvtsh_ss(y[b].d));
         s0 = _mm256_fmadd_ps(d, lg_dot_q5_0(x + b, y + b), s0);
     }
-    *out = lg_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    *out = flt_avx2_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
 /* ---- Q8_1 from f32 ------------------------------------------------------------------ */
 
-/* roundf (half away from zero): truncate, then step away from zero when the
- * dropped fraction (exact) is at least 0.5. */
-FLT_AVX2 static inline __m256 lg_round_half_away(__m256 v) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
-    const __m256 step = _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(1.0f));
-    const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
-    return _mm256_add_ps(t, _mm256_and_ps(up, step));
-}
-
-/* x * id, NaN -> 0, clamped to [-127, 127], rounded: the reference's steps. */
-FLT_AVX2 static inline __m256i lg_q8_lane(__m256 x, __m256 id) {
-    __m256 v = _mm256_mul_ps(x, id);
-    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
-    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
-    return _mm256_cvttps_epi32(lg_round_half_away(v));
-}
-
 FLT_AVX2 void flt_avx2_q8_1_from_f32(const float *src, void *dst, int64_t n) {
     flt_block_q8_1 *y = dst;
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t b = 0; b < n / FLT_QK8_1; b++) {
         const float *x = src + b * FLT_QK8_1;
         const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
         const __m256 x2 = _mm256_loadu_ps(x + 16), x3 = _mm256_loadu_ps(x + 24);
-        /* max_ps returns its second operand when either is NaN: NaNs are
-         * skipped, as the reference's `amax > a ? amax : a` skips them */
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x0), _mm256_andnot_ps(sign, x1)),
-                                 _mm256_max_ps(_mm256_andnot_ps(sign, x2), _mm256_andnot_ps(sign, x3)));
-        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-        m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
-        const float amax = _mm_cvtss_f32(m4);
+        const float amax = flt_avx2_amax32(x0, x1, x2, x3);
         const float d = amax / 127.0f;
         const float idf = d != 0.0f ? 1.0f / d : 0.0f;
         y[b].d = flt_f32_to_f16(d);
         const __m256 id = _mm256_set1_ps(idf);
-        const __m256i i0 = lg_q8_lane(x0, id), i1 = lg_q8_lane(x1, id);
-        const __m256i i2 = lg_q8_lane(x2, id), i3 = lg_q8_lane(x3, id);
+        const __m256i i0 = flt_avx2_q8_lane(x0, id), i1 = flt_avx2_q8_lane(x1, id);
+        const __m256i i2 = flt_avx2_q8_lane(x2, id), i3 = flt_avx2_q8_lane(x3, id);
         /* the two packs interleave per 128-bit lane; one dword permute fixes it */
         const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         _mm256_storeu_si256((__m256i *)y[b].qs,

@@ -1,0 +1,51 @@
+/* Small AVX2 building blocks shared by the AVX2 kernel files (x86 only: include
+ * after <immintrin.h>, inside the file's x86 guard). The bodies are compiled for
+ * AVX2/FMA/F16C through the target attribute, so no special build flags. */
+#ifndef FLT_CPU_AVX2_UTIL_H
+#define FLT_CPU_AVX2_UTIL_H
+
+#include <immintrin.h>
+
+#define FLT_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+/* Sum of the 8 lanes, in a fixed order (so a kernel's result is reproducible). */
+FLT_AVX2 static inline float flt_avx2_hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+/* max |x| over the 32 floats of four vectors. max_ps returns its second operand
+ * when either is NaN, so NaNs are skipped, as the reference's
+ * `amax > a ? amax : a` skips them. */
+FLT_AVX2 static inline float flt_avx2_amax32(__m256 x0, __m256 x1, __m256 x2, __m256 x3) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, x0), _mm256_andnot_ps(sign, x1)),
+                             _mm256_max_ps(_mm256_andnot_ps(sign, x2), _mm256_andnot_ps(sign, x3)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+    return _mm_cvtss_f32(m4);
+}
+
+/* roundf (half away from zero), which _mm256_round_ps lacks: truncate, then
+ * step away from zero when the dropped fraction (exact) is at least 0.5. */
+FLT_AVX2 static inline __m256 flt_avx2_round_half_away(__m256 v) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
+    const __m256 step = _mm256_or_ps(_mm256_and_ps(v, sign), _mm256_set1_ps(1.0f));
+    const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    return _mm256_add_ps(t, _mm256_and_ps(up, step));
+}
+
+/* x * id, NaN -> 0, clamped to [-127, 127], rounded: the Q8 reference's steps. */
+FLT_AVX2 static inline __m256i flt_avx2_q8_lane(__m256 x, __m256 id) {
+    __m256 v = _mm256_mul_ps(x, id);
+    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+    v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
+    return _mm256_cvttps_epi32(flt_avx2_round_half_away(v));
+}
+
+#endif
