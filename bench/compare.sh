@@ -13,6 +13,10 @@
 #     -r N            repetitions inside each flint/llama-bench run (default 3)
 #     --out DIR       keep the raw results there (default: a temporary folder)
 #     --no-stream     skip the bandwidth measurement
+#     --llama-noamx   run llama-bench with bench/llama_noamx.c preloaded (its AMX
+#                     path dies with SIGILL on some VMs; this keeps its AVX-512
+#                     repacked kernels)
+#     --flint-args A  extra arguments for flint bench (e.g. "--no-repack")
 #
 # Builds nothing from llama.cpp (see bench/README.md for building the peer).
 # Peak memory is the maximum resident set size of the generation-only runs
@@ -21,7 +25,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 flint=$root/build/flint
 llama=""
-threads=2 rounds=5 np=512 ng=128 reps=3 out="" stream=1
+threads=2 rounds=5 np=512 ng=128 reps=3 out="" stream=1 noamx=0 fargs=""
 models=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -34,7 +38,9 @@ while [ $# -gt 0 ]; do
         -r) reps=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --no-stream) stream=0; shift ;;
-        -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+        --llama-noamx) noamx=1; shift ;;
+        --flint-args) fargs=$2; shift 2 ;;
+        -h|--help) sed -n 2,24p "$0"; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 2 ;;
         *) models+=("$1"); shift ;;
     esac
@@ -48,6 +54,11 @@ lb=$llama/llama-bench
 if [ -z "$out" ]; then out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; else mkdir -p "$out"; fi
 res=$out/results.tsv
 : >"$res"
+preload=""
+if [ "$noamx" = 1 ]; then
+    cc -O2 -shared -fPIC "$root/bench/llama_noamx.c" -o "$out/noamx.so"
+    preload=$out/noamx.so
+fi
 
 run_stream() {
     [ "$stream" = 1 ] || return 0
@@ -66,9 +77,10 @@ run_one() {
     if [ "$kind" = tg ]; then p=0; n=$ng; else p=$np; n=0; fi
     local log=$out/last.$prog.$kind.out tlog=$out/last.$prog.$kind.time
     if [ "$prog" = flint ]; then
-        /usr/bin/time -v -o "$tlog" "$flint" bench -m "$m" -t "$threads" -p "$p" -n "$n" -r "$reps" --json >"$log" 2>&1 || rc=$?
+        # shellcheck disable=SC2086
+        /usr/bin/time -v -o "$tlog" "$flint" bench -m "$m" -t "$threads" -p "$p" -n "$n" -r "$reps" $fargs --json >"$log" 2>&1 || rc=$?
     else
-        /usr/bin/time -v -o "$tlog" "$lb" -m "$m" -t "$threads" -p "$p" -n "$n" -r "$reps" -o jsonl >"$log" 2>&1 || rc=$?
+        LD_PRELOAD=$preload /usr/bin/time -v -o "$tlog" "$lb" -m "$m" -t "$threads" -p "$p" -n "$n" -r "$reps" -o jsonl >"$log" 2>&1 || rc=$?
     fi
     local name; name=$(basename "$m")
     if [ $rc -ne 0 ]; then

@@ -131,6 +131,13 @@ typedef struct flintrt_model_options {
     size_t n_trusted_keys;
     const char *signature_path; /* NULL: PATH.minisig */
     int32_t allow_legacy;     /* 1: also accept legacy non-prehashed ("Ed") signatures */
+    /* -- Speed (appended) -- */
+    int32_t no_repack;        /* 1: compute from the file's own weight layout. Default (0):
+                                 matrices whose type has a faster layout on this CPU are
+                                 repacked once at load into memory the model owns, and
+                                 the file's pages for them are released (same resident
+                                 size, longer load, faster products; like llama.cpp's
+                                 repacking, which --no-repack turns off there too). */
 } flintrt_model_options;
 
 /* Fill defaults. Thread-safe. */

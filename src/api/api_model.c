@@ -60,6 +60,9 @@ flintrt_status flt_model_load_ex(const char *path, const flintrt_model_options *
     if (flt_vocab_load_gguf(m->gguf, &m->vocab, &e)) { flt_err_prefix(&e, "tokenizer"); goto fail; }
     if (!o.vocab_only) {
         if (flt_llama_load(m->gguf, &m->llama, &e)) goto fail;
+        /* Both loading paths compute from a read-only file mapping, so the
+         * plain pages of repacked matrices can be released. */
+        if (!o.no_repack && flt_llama_pack(m->llama, flt_kernels_default(), true, &e)) goto fail;
         if (m->llama->hp.n_vocab != flt_vocab_n(m->vocab)) {
             flt_fail(&e, FLINTRT_ERR_FORMAT, "token_embd.weight has %d rows but the tokenizer has %d tokens",
                      m->llama->hp.n_vocab, flt_vocab_n(m->vocab));

@@ -20,6 +20,11 @@ typedef struct flt_tensor {
     int64_t shape[FLT_MAX_DIMS];
     int64_t stride[FLT_MAX_DIMS]; /* bytes; for quantized types the innermost is per block */
     void *data;
+    /* Weights only: the same matrix repacked at load for one kernel set
+     * (cpu/packed.h), and that set. NULL for everything else; views and
+     * reshapes drop it (flt_tensor_init zeroes the struct). */
+    const void *packed;
+    const void *packed_for;
 } flt_tensor;
 
 /* Describe a contiguous tensor of the given shape (no data yet). Fails on a bad

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "core/dtype.h"
+#include "cpu/packed.h"
 
 /* out = sum_i w[i] * a[i]; w in the weight dtype, a in its dot_type. */
 typedef void (*flt_vec_dot_fn)(int64_t n, const void *w, const void *a, float *out);
@@ -41,6 +42,8 @@ typedef struct flt_kernels {
     flt_convert_fn from_f32[FLT_DTYPE_COUNT];      /* fast activation conversion (e.g. f32->Q8_0) */
     flt_to_f32_fn to_f32[FLT_DTYPE_COUNT];         /* fast dequantize (embedding rows) */
     flt_gemm_fn gemm[FLT_DTYPE_COUNT];             /* tiled products; NULL: vec_dot per pair */
+    /* products over weights repacked at load (cpu/packed.h); NULL: none */
+    const flt_packed_kernel *packed[FLT_DTYPE_COUNT];
 } flt_kernels;
 
 /* All returned tables are static and live forever. Thread-safe. */

@@ -11,6 +11,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
+#include <pthread.h>
 
 #include "cpu/avx2_util.h"
 
@@ -289,7 +290,7 @@ FLT_AVX2 static void q4_0_to_f32(const void *src, float *dst, int64_t n) {
     }
 }
 
-static const flt_kernels flt_avx2_set = {
+static const flt_kernels flt_avx2_base = {
     .name = "avx2",
     .vec_dot = {
         [FLT_F32] = dot_f32, [FLT_F16] = dot_f16, [FLT_BF16] = dot_bf16,
@@ -326,7 +327,22 @@ static const flt_kernels flt_avx2_set = {
     },
 };
 
-const flt_kernels *flt_kernels_avx2_table(void) { return &flt_avx2_set; }
+/* The table above plus the packed kernels (src/cpu/packed.h), which come from
+ * functions and so cannot sit in a static initializer; built once (the only
+ * mutable state, read-only after the pthread_once). */
+static flt_kernels flt_avx2_set;
+static pthread_once_t flt_avx2_once = PTHREAD_ONCE_INIT;
+
+static void avx2_init(void) {
+    flt_avx2_set = flt_avx2_base;
+    flt_avx2_set.packed[FLT_Q4_0] = flt_packed_q4_0_avx2();
+    flt_avx2_set.packed[FLT_Q8_0] = flt_packed_q8_0_avx2();
+}
+
+const flt_kernels *flt_kernels_avx2_table(void) {
+    pthread_once(&flt_avx2_once, avx2_init);
+    return &flt_avx2_set;
+}
 
 #else
 

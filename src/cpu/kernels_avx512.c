@@ -203,6 +203,12 @@ static void avx512_init(void) {
     avx512_set.vec_dot[FLT_Q4_0] = q4_0_dot;
     avx512_set.gemm[FLT_Q4_0] = q4_0_gemm;
     flt_avx512_add_k_quants(&avx512_set);
+    /* packed kernels of this set override the AVX2 ones it was copied from */
+    if (flt_packed_q4_0_avx512()) avx512_set.packed[FLT_Q4_0] = flt_packed_q4_0_avx512();
+    if (flt_packed_q8_0_avx512()) avx512_set.packed[FLT_Q8_0] = flt_packed_q8_0_avx512();
+    if (flt_packed_q4_k_avx512()) avx512_set.packed[FLT_Q4_K] = flt_packed_q4_k_avx512();
+    if (flt_packed_q6_k_avx512()) avx512_set.packed[FLT_Q6_K] = flt_packed_q6_k_avx512();
+    if (flt_packed_f16_avx512()) avx512_set.packed[FLT_F16] = flt_packed_f16_avx512();
 }
 
 const flt_kernels *flt_kernels_avx512_table(void) {

@@ -70,18 +70,33 @@ static void op_mul_mat(const flt_graph *g, const flt_node *n, const flt_kernels 
     flt_vec_dot_fn dot = k->vec_dot[w->dtype];
     flt_gemm_fn gemm = k->gemm[w->dtype];
     float *o = out->data;
+    /* Tokens go in blocks whose activations fit in about half of a 2 MiB L2
+     * cache, so the weights a thread reads from memory serve a whole block. */
+    int64_t tb = (int64_t)(((size_t)1 << 20) / (xb ? xb : 1));
+    if (tb < 16) tb = 16;
+    const flt_packed_kernel *pk = w->packed && w->packed_for == (const void *)k ? k->packed[w->dtype] : NULL;
+    if (pk) {
+        /* Weights repacked at load (cpu/packed.h): a thread's share is a run of
+         * whole panels, one contiguous stretch of memory. */
+        const int64_t P = pk->panel_rows, np = (m + P - 1) / P;
+        long long p0, p1;
+        flt_split(np, ith, nth, &p0, &p1);
+        const int64_t r0 = (int64_t)p0 * P, r1 = (int64_t)p1 * P < m ? (int64_t)p1 * P : m;
+        if (r1 <= r0) return;
+        for (int64_t t0 = 0; t0 < nt; t0 += tb) {
+            int64_t nb = nt - t0 < tb ? nt - t0 : tb;
+            pk->gemm(kk, w->packed, r0, r1 - r0, (const char *)x->data + (size_t)t0 * xb, xb, nb, &o[t0 * m + r0], m);
+        }
+        return;
+    }
     /* Each thread owns a band of weight rows; inside it, a small block of rows
      * is reused across all tokens while it is in cache. */
     long long lo, hi;
     flt_split(m, ith, nth, &lo, &hi);
     enum { RB = 16 };
     if (gemm) {
-        /* Tokens go in blocks whose activations fit in about half of a 2 MiB
-         * L2 cache, so a band of weight rows read from memory serves a whole
-         * block; the kernel tiles the band x block in registers. The result
+        /* The kernel tiles the band x token block in registers. The result
          * of each element does not depend on the blocking (kernels.h). */
-        int64_t tb = (int64_t)(((size_t)1 << 20) / (xb ? xb : 1));
-        if (tb < 16) tb = 16;
         enum { GB = 32 };   /* weight rows per call: stay in L1/L2 while a token block passes */
         for (int64_t t0 = 0; t0 < nt; t0 += tb) {
             int64_t nb = nt - t0 < tb ? nt - t0 : tb;

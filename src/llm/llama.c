@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/checked.h"
 
@@ -190,6 +191,7 @@ fail:
 
 void flt_llama_free(flt_llama *m) {
     if (!m) return;
+    if (m->packed) munmap(m->packed, m->packed_bytes);
     free(m->layers);
     free(m);
 }

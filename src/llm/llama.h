@@ -5,6 +5,7 @@
 
 #include "core/tensor.h"
 #include "formats/gguf.h"
+#include "cpu/kernels.h"
 #include "graph/graph.h"
 
 #define FLT_LLAMA_MAX_LAYERS 1024
@@ -28,6 +29,8 @@ typedef struct flt_llama {
     uint64_t n_params;
     uint64_t weight_bytes;    /* all tensor data */
     uint64_t bytes_per_token; /* what one decoded token reads */
+    void *packed;             /* the repacked matrices (flt_llama_pack), one mapping */
+    size_t packed_bytes;
 } flt_llama;
 
 /* Read hyperparameters (typed, range-checked, then checked against each other)
@@ -35,6 +38,12 @@ typedef struct flt_llama {
  * type. The tensors borrow from g, which must outlive the model. */
 flintrt_status flt_llama_load(const flt_gguf *g, flt_llama **out, flt_err *e);
 void flt_llama_free(flt_llama *m);
+/* Repack every matrix kernel set k has a packed layout for (cpu/packed.h) into
+ * one mapping the model owns; the tensors then carry the packed copy. With
+ * release_plain, the pages of the plain bytes are returned to the OS after
+ * packing (only for weights in a read-only file mapping). Call once, before
+ * any session exists. */
+flintrt_status flt_llama_pack(flt_llama *m, const flt_kernels *k, bool release_plain, flt_err *e);
 
 /* The per-layer KV cache a session owns: F16 or F32 [n_ctx, n_head_kv * head_dim]. */
 typedef struct flt_llama_cache {

@@ -16,7 +16,7 @@
 #include "flintrt.h"
 
 static const char bench_usage[] =
-    "usage: flint bench -m MODEL [-p N[,N...]] [-n N[,N...]] [-d N] [-t N] [-r N] [--kv f16|f32] [--json]\n"
+    "usage: flint bench -m MODEL [-p N[,N...]] [-n N[,N...]] [-d N] [-t N] [-r N] [--kv f16|f32] [--no-repack] [--json]\n"
     "  -m, --model FILE     GGUF model\n"
     "  -p, --n-prompt LIST  prompt tokens evaluated as one batch (default 512; 0 skips)\n"
     "  -n, --n-gen LIST     tokens generated one at a time (default 128; 0 skips)\n"
@@ -27,6 +27,7 @@ static const char bench_usage[] =
     "                       to see how speed holds up as the context grows\n"
     "  -r, --repetitions N  measured runs of each test, after one warm-up (default 5)\n"
     "      --kv TYPE        KV cache type: f16 (default, as llama.cpp) or f32\n"
+    "      --no-repack      compute from the file's weight layout (no repacking at load)\n"
     "      --json           one JSON object per row instead of a table\n";
 
 #define BENCH_MAX_LIST 16
@@ -137,11 +138,12 @@ int flint_cmd_bench(int argc, char **argv) {
     int32_t pv[BENCH_MAX_LIST] = {512}, nv_[BENCH_MAX_LIST] = {128}, threads = 0, reps = 5, depth = 0;
     int np = 1, nn = 1;
     int32_t kv = FLINTRT_KV_DEFAULT;
-    bool json = false;
+    bool json = false, no_repack = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (flint_is_help(a)) { fputs(bench_usage, stdout); return FLINT_EXIT_OK; }
         if (!strcmp(a, "--json")) { json = true; continue; }
+        if (!strcmp(a, "--no-repack")) { no_repack = true; continue; }
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             if (!(v = flint_arg_value(cmd, argc, argv, &i))) return flint_usage_error(cmd, bench_usage, "bad -m");
             model_path = v;
@@ -187,7 +189,10 @@ int flint_cmd_bench(int argc, char **argv) {
     max_ctx += depth;
 
     flintrt_model *model;
-    flintrt_status st = flintrt_model_load(model_path, NULL, &model);
+    flintrt_model_options mo;
+    flintrt_model_options_init(&mo);
+    mo.no_repack = no_repack;
+    flintrt_status st = flintrt_model_load(model_path, &mo, &model);
     if (st) return flint_runtime_error(st);
     flintrt_session_options so;
     flintrt_session_options_init(&so);
@@ -232,9 +237,9 @@ int flint_cmd_bench(int argc, char **argv) {
             printf("{\"model\": ");
             json_str(base_name(model_path));
             printf(", \"threads\": %d, \"n_prompt\": %d, \"n_gen\": %d, \"repetitions\": %d, \"kv_type\": \"%s\", "
-                   "\"n_depth\": %d, \"pp_tokens_per_s\": %.3f, \"pp_stdev\": %.3f, \"tg_tokens_per_s\": %.3f, \"tg_stdev\": %.3f, "
+                   "\"n_depth\": %d, \"repack\": %s, \"pp_tokens_per_s\": %.3f, \"pp_stdev\": %.3f, \"tg_tokens_per_s\": %.3f, \"tg_stdev\": %.3f, "
                    "\"weight_bytes\": %llu, \"bytes_per_token\": %llu, \"tg_gb_per_s\": %.3f, \"peak_rss_bytes\": %llu}\n",
-                   nth, p, n, reps, kv_name, depth, pp.mean, pp.sd, tg.mean, tg.sd,
+                   nth, p, n, reps, kv_name, depth, no_repack ? "false" : "true", pp.mean, pp.sd, tg.mean, tg.sd,
                    (unsigned long long)flintrt_model_weight_bytes(model), (unsigned long long)per_tok, gbs,
                    (unsigned long long)rss);
         } else {

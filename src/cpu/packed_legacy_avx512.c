@@ -1,0 +1,324 @@
+/* Packed AVX-512 VNNI products of Q4_0 and Q8_0 weights with Q8_0 activations
+ * (cpu/packed.h): layouts "q4_0x16" and "q8_0x16", exactly the plain size
+ * (16 rows x 18 or 34 bytes per block of 32 columns).
+ *
+ * A panel is 16 rows. Its blocks go in pairs (the last one alone when the
+ * block count is odd); a pair is the two blocks' quants, then their scales:
+ *   [quants of block b][quants of block b+1][scales of b][scales of b+1]
+ * so in a 64-byte aligned panel every vector load is aligned. The quants of a
+ * block are G groups of 64 bytes; group g holds 4 bytes per row, row r at
+ * bytes 4r..4r+3, so one VPDPBUSD with 4 activation bytes broadcast computes
+ * 16 rows x 4 columns:
+ *   Q4_0 (G = 4): the plain qs[4g..4g+3] of row r, unchanged: low nibbles are
+ *     columns 4g..4g+3, high nibbles columns 16+4g..16+4g+3 (unsigned 0..15).
+ *   Q8_0 (G = 8): qs[4g..4g+3] of row r XOR 0x80 (unsigned w + 128).
+ * The scales are the 16 rows' binary16 d, row r at bytes 2r..2r+1. Rows past
+ * the matrix are zero weights (d = 0, quants meaning 0).
+ *
+ * The unsigned offset (8 or 128) times the block's activation sum is taken
+ * out by starting the block's int32 sums from -offset * sum(a), computed once
+ * per call for each token and block into a stack table, with the activation
+ * scale as a float. Each block then adds
+ *   acc[r] = fma((float)isum[r], d_w[r] * d_a, acc[r])
+ * in block order into lane r (d_w * d_a is exact: two 11-bit significands), so
+ * an output is a pure function of its row and token whatever the tile, chunk
+ * or thread it was computed in (partial sums between chunks go through out as
+ * floats, which changes nothing). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/packed.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "core/checked.h"
+#include "core/quant_blocks.h"
+#include "cpu/kernels_avx512.h"
+
+enum {
+    PR = 16,            /* rows per panel */
+    SB = 2 * PR,        /* scale bytes per block */
+    Q4_QB = 4 * 64,     /* quant bytes per block */
+    Q8_QB = 8 * 64,
+    /* One token: two panels at once (two streams), each prefetched into L2
+     * PF bytes ahead, which takes the stream from 91-95 % of a plain read
+     * loop's DRAM bandwidth to 100-105 % of it. */
+    NP1 = 2,
+    PF = 2048,
+    /* Several tokens: tiles of 2 panels x TW tokens (12 float and 12 int32
+     * accumulators; each weight register serves 6 tokens, each broadcast
+     * activation 2 panels), the panel pair outermost so its weights stay in
+     * cache while a chunk of up to TC tokens passes, BC blocks at a time. */
+    TW = 6,
+    BC = 128,
+    TC = 48,
+    /* the table: 48 KiB, so the stack frame stays under 64 KiB */
+    TAB_ENTRIES = 6144,
+};
+
+_Static_assert(PR * sizeof(flt_block_q4_0) == Q4_QB + SB, "q4_0x16 is the plain size");
+_Static_assert(PR * sizeof(flt_block_q8_0) == Q8_QB + SB, "q8_0x16 is the plain size");
+_Static_assert(TC % TW == 0 && TC * BC <= TAB_ENTRIES, "table chunking");
+
+/* one token's view of one block: bias = -off * sum(qs), d = its scale */
+typedef struct act_entry {
+    int32_t bias;
+    float d;
+} act_entry;
+
+/* ---- layout ---------------------------------------------------------------- */
+
+static size_t panel_bytes_of(int64_t cols, size_t qb) {
+    if (cols <= 0 || cols % 32) return 0;
+    size_t out;
+    if ((uint64_t)(cols / 32) > SIZE_MAX || !flt_mul_size((size_t)(cols / 32), qb + SB, &out)) return 0;
+    return out;
+}
+static size_t q4_panel_bytes(int64_t cols) { return panel_bytes_of(cols, Q4_QB); }
+static size_t q8_panel_bytes(int64_t cols) { return panel_bytes_of(cols, Q8_QB); }
+
+/* where block b of a panel keeps its quants and its scales */
+static inline size_t quant_off(int64_t b, size_t qb) { return (size_t)b * (qb + SB) - (size_t)(b & 1) * SB; }
+static inline size_t scale_off(int64_t nb, int64_t b, size_t qb) {
+    const size_t pair = (size_t)(b & ~(int64_t)1) * (qb + SB);
+    return pair + ((b | 1) < nb ? 2 : 1) * qb + (size_t)(b & 1) * SB;
+}
+
+static void pack_any(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst,
+                     bool q4) {
+    const size_t qb = q4 ? Q4_QB : Q8_QB, pb = panel_bytes_of(cols, qb);
+    const int64_t nb = cols / 32;
+    const int groups = q4 ? 4 : 8;
+    for (int64_t p = p0; p < p1; p++) {
+        unsigned char *pan = (unsigned char *)dst + (size_t)p * pb;
+        for (int64_t b = 0; b < nb; b++) {
+            unsigned char *q = pan + quant_off(b, qb), *d = pan + scale_off(nb, b, qb);
+            for (int i = 0; i < PR; i++) {
+                const int64_t r = p * PR + i;
+                if (r >= rows) {
+                    memset(d + 2 * i, 0, 2);
+                    for (int g = 0; g < groups; g++) memset(q + 64 * g + 4 * i, q4 ? 0x88 : 0x80, 4);
+                } else if (q4) {
+                    const flt_block_q4_0 *x = (const flt_block_q4_0 *)((const char *)w + (size_t)r * ws) + b;
+                    memcpy(d + 2 * i, &x->d, 2);
+                    for (int g = 0; g < groups; g++) memcpy(q + 64 * g + 4 * i, x->qs + 4 * g, 4);
+                } else {
+                    const flt_block_q8_0 *x = (const flt_block_q8_0 *)((const char *)w + (size_t)r * ws) + b;
+                    memcpy(d + 2 * i, &x->d, 2);
+                    for (int g = 0; g < groups; g++) {
+                        uint32_t v;
+                        memcpy(&v, x->qs + 4 * g, 4);
+                        v ^= 0x80808080u;
+                        memcpy(q + 64 * g + 4 * i, &v, 4);
+                    }
+                }
+            }
+        }
+    }
+}
+static void q4_pack(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst) {
+    pack_any(w, ws, rows, cols, p0, p1, dst, true);
+}
+static void q8_pack(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst) {
+    pack_any(w, ws, rows, cols, p0, p1, dst, false);
+}
+
+/* ---- the activation table ------------------------------------------------- */
+
+FLT_AVX512_INL int32_t block_sum(const int8_t *qs) {
+    /* sum of (q + 128) as unsigned bytes, then the offset back out */
+    const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)qs), _mm256_set1_epi8((char)0x80));
+    const __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256());
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
+    return _mm_cvtsi128_si32(h) - 32 * 128;
+}
+
+/* Entries for tokens [0, tn) of a (token 0's row) and blocks [b0, b0 + bn):
+ * tile j = t / tw at tab + j * bn * tw, then block, then token in the tile. */
+FLT_AVX512_ATTR static void build_table(act_entry *tab, const char *a, size_t as, int64_t tn, int64_t b0, int64_t bn,
+                                        int64_t tw, int32_t off) {
+    for (int64_t t = 0; t < tn; t++) {
+        const flt_block_q8_0 *y = (const flt_block_q8_0 *)(a + (size_t)t * as) + b0;
+        act_entry *e = tab + (t / tw) * bn * tw + t % tw;
+        for (int64_t b = 0; b < bn; b++) {
+            e[b * tw].bias = -off * block_sum(y[b].qs);
+            e[b * tw].d = _cvtsh_ss(y[b].d);
+        }
+    }
+}
+
+/* ---- the products ---------------------------------------------------------- */
+
+FLT_AVX512_INL __m512i bcast4(const char *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* One block of NP panels (pb bytes apart) x T tokens: q = the block's quants
+ * in the first panel, ds its scales, y = token 0's activation block (tokens as
+ * bytes apart), e its table entries (token t at e[t]). */
+FLT_AVX512_INL void block_step(__m512 acc[][TW], const unsigned char *q, const unsigned char *ds, size_t pb,
+                               const char *y, size_t as, const act_entry *e, bool q4, int NP, int T) {
+    __m512i ia[2][TW];
+    for (int t = 0; t < T; t++) {
+        const __m512i bias = _mm512_set1_epi32(e[t].bias);
+        for (int p = 0; p < NP; p++) ia[p][t] = bias;
+    }
+    const __m512i m0f = _mm512_set1_epi8(0x0f);
+    const int groups = q4 ? 4 : 8;
+    for (int g = 0; g < groups; g++) {
+        __m512i lo[2], hi[2];
+        for (int p = 0; p < NP; p++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(q + (size_t)p * pb + 64 * g));
+            lo[p] = q4 ? _mm512_and_si512(v, m0f) : v;
+            if (q4) hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f);
+        }
+        for (int t = 0; t < T; t++) {
+            const char *qa = y + (size_t)t * as + offsetof(flt_block_q8_0, qs);
+            const __m512i x0 = bcast4(qa + 4 * g);
+            for (int p = 0; p < NP; p++) ia[p][t] = _mm512_dpbusd_epi32(ia[p][t], lo[p], x0);
+            if (q4) {
+                const __m512i x1 = bcast4(qa + 16 + 4 * g);
+                for (int p = 0; p < NP; p++) ia[p][t] = _mm512_dpbusd_epi32(ia[p][t], hi[p], x1);
+            }
+        }
+    }
+    for (int p = 0; p < NP; p++) {
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(ds + (size_t)p * pb)));
+        for (int t = 0; t < T; t++) {
+            const __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(e[t].d));
+            acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[p][t]), s, acc[p][t]);
+        }
+    }
+}
+
+/* A tile: NP panels from pan (their out rows from o, rows_left of them
+ * wanted), T tokens from a (entry stride es in e, the entries of block b0),
+ * blocks [b0, b1). The first chunk of a row starts from zero, later ones
+ * continue the sums left in out. pf: prefetch the panels' coming bytes. */
+FLT_AVX512_INL void tile(const unsigned char *pan, size_t pb, int64_t b0, int64_t b1, const char *a,
+                         size_t as, const act_entry *e, int64_t es, float *o, int64_t ldo, int64_t rows_left, bool q4,
+                         int NP, int T, bool pf) {
+    const size_t qb = q4 ? Q4_QB : Q8_QB, bb = qb + SB;
+    __m512 acc[2][TW];
+    __mmask16 m[2];
+    for (int p = 0; p < NP; p++) {
+        const int64_t left = rows_left - (int64_t)p * PR;
+        m[p] = left >= PR ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+        for (int t = 0; t < T; t++)
+            acc[p][t] = b0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m[p], o + t * ldo + p * PR);
+    }
+    /* blocks go in pairs: [quants b][quants b + 1][scales b][scales b + 1]; b0 is even */
+    const size_t ys = sizeof(flt_block_q8_0);
+    int64_t b = b0;
+    for (; b + 1 < b1; b += 2, e += 2 * es) {
+        const unsigned char *q = pan + (size_t)b * bb;
+        if (pf)
+            for (int p = 0; p < NP; p++)
+                for (size_t i = 0; i < 2 * bb; i += 64) /* may point past the matrix: never faults */
+                    _mm_prefetch((const char *)((uintptr_t)q + p * pb + PF + i), _MM_HINT_T1);
+        block_step(acc, q, q + 2 * qb, pb, a + (size_t)b * ys, as, e, q4, NP, T);
+        block_step(acc, q + qb, q + 2 * qb + SB, pb, a + (size_t)(b + 1) * ys, as, e + es, q4, NP, T);
+    }
+    if (b < b1) /* the last block of an odd count, alone: [quants][scales] */
+        block_step(acc, pan + (size_t)b * bb, pan + (size_t)b * bb + qb, pb, a + (size_t)b * ys, as, e, q4, NP, T);
+    for (int p = 0; p < NP; p++)
+        for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(o + t * ldo + p * PR, m[p], acc[p][t]);
+}
+
+typedef void (*tile_fn)(const unsigned char *pan, size_t pb, int64_t b0, int64_t b1, const char *a,
+                        size_t as, const act_entry *e, int64_t es, float *o, int64_t ldo, int64_t rows_left);
+#define TILE_FN(name, q4, NP, T, pf)                                                                          \
+    FLT_AVX512_ATTR static void name(const unsigned char *pan, size_t pb, int64_t b0, int64_t b1,             \
+                                     const char *a, size_t as, const act_entry *e, int64_t es, float *o,      \
+                                     int64_t ldo, int64_t rows_left) {                                        \
+        tile(pan, pb, b0, b1, a, as, e, es, o, ldo, rows_left, q4, NP, T, pf);                                \
+    }
+/* per type: the one-token tiles, then [panels - 1][tokens - 1] */
+#define TILE_SET(ty, q4)                                                                                      \
+    TILE_FN(ty##_gen_n, q4, NP1, 1, true) TILE_FN(ty##_gen_1, q4, 1, 1, true)                                 \
+    TILE_FN(ty##_1x1, q4, 1, 1, false) TILE_FN(ty##_1x2, q4, 1, 2, false) TILE_FN(ty##_1x3, q4, 1, 3, false)  \
+    TILE_FN(ty##_1x4, q4, 1, 4, false) TILE_FN(ty##_1x5, q4, 1, 5, false) TILE_FN(ty##_1x6, q4, 1, 6, false)  \
+    TILE_FN(ty##_2x1, q4, 2, 1, false) TILE_FN(ty##_2x2, q4, 2, 2, false) TILE_FN(ty##_2x3, q4, 2, 3, false)  \
+    TILE_FN(ty##_2x4, q4, 2, 4, false) TILE_FN(ty##_2x5, q4, 2, 5, false) TILE_FN(ty##_2x6, q4, 2, 6, false)  \
+    static const tile_fn ty##_tiles[2][TW] = {                                                                \
+        {ty##_1x1, ty##_1x2, ty##_1x3, ty##_1x4, ty##_1x5, ty##_1x6},                                         \
+        {ty##_2x1, ty##_2x2, ty##_2x3, ty##_2x4, ty##_2x5, ty##_2x6},                                         \
+    };
+
+TILE_SET(q4t, true)
+TILE_SET(q8t, false)
+
+static void gemm_any(int64_t cols, const void *packed, int64_t r0, int64_t nr, const void *a, size_t as,
+                     int64_t nt, float *out, int64_t ldo, bool q4) {
+    const size_t pb = panel_bytes_of(cols, q4 ? Q4_QB : Q8_QB);
+    const int64_t nb = cols / 32;
+    const tile_fn(*tiles)[TW] = q4 ? q4t_tiles : q8t_tiles;
+    const tile_fn gen_n = q4 ? q4t_gen_n : q8t_gen_n, gen_1 = q4 ? q4t_gen_1 : q8t_gen_1;
+    const int32_t off = q4 ? 8 : 128;
+    if (nr <= 0 || nt <= 0) return;
+    if (pb == 0) { /* no columns: every product is an empty sum */
+        for (int64_t t = 0; t < nt; t++)
+            for (int64_t r = 0; r < nr; r++) out[t * ldo + r] = 0.0f;
+        return;
+    }
+    const unsigned char *base = (const unsigned char *)packed + (size_t)(r0 / PR) * pb;
+    const int64_t np = (nr + PR - 1) / PR;
+    act_entry tab[TAB_ENTRIES];
+    if (nt == 1) {
+        /* generation: each panel run is one pass over contiguous memory */
+        for (int64_t b0 = 0; b0 < nb; b0 += TAB_ENTRIES) {
+            const int64_t bn = nb - b0 < TAB_ENTRIES ? nb - b0 : TAB_ENTRIES;
+            build_table(tab, a, as, 1, b0, bn, 1, off);
+            int64_t p = 0;
+            for (; p + NP1 <= np; p += NP1)
+                gen_n(base + (size_t)p * pb, pb, b0, b0 + bn, a, as, tab, 1, out + p * PR, ldo, nr - p * PR);
+            for (; p < np; p++)
+                gen_1(base + (size_t)p * pb, pb, b0, b0 + bn, a, as, tab, 1, out + p * PR, ldo, nr - p * PR);
+        }
+        return;
+    }
+    for (int64_t t0 = 0; t0 < nt; t0 += TC) {
+        const int64_t tn = nt - t0 < TC ? nt - t0 : TC;
+        const char *at = (const char *)a + (size_t)t0 * as;
+        for (int64_t b0 = 0; b0 < nb; b0 += BC) {
+            const int64_t bn = nb - b0 < BC ? nb - b0 : BC;
+            build_table(tab, at, as, tn, b0, bn, TW, off);
+            for (int64_t p = 0; p < np; p += 2) {
+                const int two = p + 1 < np;
+                for (int64_t j = 0; j * TW < tn; j++) {
+                    const int64_t tt = tn - j * TW < TW ? tn - j * TW : TW;
+                    tiles[two][tt - 1](base + (size_t)p * pb, pb, b0, b0 + bn, at + (size_t)(j * TW) * as, as,
+                                       tab + j * bn * TW, TW, out + (t0 + j * TW) * ldo + p * PR, ldo, nr - p * PR);
+                }
+            }
+        }
+    }
+}
+
+static void q4_gemm(int64_t cols, const void *packed, int64_t r0, int64_t nr, const void *a, size_t as, int64_t nt,
+                    float *out, int64_t ldo) {
+    gemm_any(cols, packed, r0, nr, a, as, nt, out, ldo, true);
+}
+static void q8_gemm(int64_t cols, const void *packed, int64_t r0, int64_t nr, const void *a, size_t as, int64_t nt,
+                    float *out, int64_t ldo) {
+    gemm_any(cols, packed, r0, nr, a, as, nt, out, ldo, false);
+}
+
+static const flt_packed_kernel q4_0x16 = {"q4_0x16", PR, q4_panel_bytes, q4_pack, q4_gemm};
+static const flt_packed_kernel q8_0x16 = {"q8_0x16", PR, q8_panel_bytes, q8_pack, q8_gemm};
+
+const flt_packed_kernel *flt_packed_q4_0_avx512(void) { return &q4_0x16; }
+const flt_packed_kernel *flt_packed_q8_0_avx512(void) { return &q8_0x16; }
+
+#else
+
+const flt_packed_kernel *flt_packed_q4_0_avx512(void) { return NULL; }
+const flt_packed_kernel *flt_packed_q8_0_avx512(void) { return NULL; }
+
+#endif

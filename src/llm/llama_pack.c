@@ -1,0 +1,146 @@
+/* Repacking a llama model's matrices at load time for the kernel set that will
+ * run them (cpu/packed.h). The packed copies live in one anonymous mapping
+ * owned by the model; as each matrix is packed, the pages of its plain bytes
+ * are handed back to the OS (they stay in the file mapping and fault back in
+ * if anything reads them again: embedding rows, another kernel set), so the
+ * resident set holds each weight once. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/checked.h"
+#include "llm/llama.h"
+
+typedef struct {
+    flt_tensor *t;
+    const flt_packed_kernel *pk;
+    size_t off, bytes;
+    void *dst;
+    bool dup;
+} pack_item;
+
+/* Drop the whole pages inside [p, p + n) from this process (file pages only). */
+static void release_pages(const void *p, size_t n) {
+    const long ps = sysconf(_SC_PAGESIZE);
+    if (ps <= 0) return;
+    uintptr_t lo = ((uintptr_t)p + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
+    uintptr_t hi = ((uintptr_t)p + n) & ~((uintptr_t)ps - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* Load-time threads share the matrices through a counter; each packs whole
+ * matrices (a 1.1B model has ~150, plenty to balance). */
+typedef struct {
+    pack_item *items;
+    int n;
+    bool release_plain;
+    atomic_int next;
+} pack_job;
+
+static void *pack_worker(void *arg) {
+    pack_job *j = arg;
+    for (;;) {
+        const int i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n) break;
+        const pack_item *it = &j->items[i];
+        if (it->dup) continue;
+        const flt_tensor *t = it->t;
+        const int64_t np = (t->shape[0] + it->pk->panel_rows - 1) / it->pk->panel_rows;
+        it->pk->pack(t->data, flt_tensor_row_bytes(t), t->shape[0], t->shape[1], 0, np, it->dst);
+        if (j->release_plain) release_pages(t->data, flt_tensor_nbytes(t));
+    }
+    return NULL;
+}
+
+static int collect(flt_llama *m, const flt_kernels *k, pack_item *items, int cap) {
+    int n = 0;
+    for (int32_t l = -1; l < m->hp.n_layer; l++) {
+        flt_llama_layer *L = l >= 0 ? &m->layers[l] : NULL;
+        flt_tensor *lt[7] = {&m->output};
+        int nl = 1;
+        if (L) {
+            flt_tensor *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+            memcpy(lt, mats, sizeof mats);
+            nl = 7;
+        }
+        for (int i = 0; i < nl && n < cap; i++) {
+            flt_tensor *t = lt[i];
+            const flt_packed_kernel *pk = k->packed[t->dtype];
+            if (!pk || t->ndim != 2 || !flt_tensor_is_contiguous(t) || pk->panel_bytes(t->shape[1]) == 0) continue;
+            items[n++] = (pack_item){t, pk, 0, 0, NULL, false};
+        }
+    }
+    return n;
+}
+
+flintrt_status flt_llama_pack(flt_llama *m, const flt_kernels *k, bool release_plain, flt_err *e) {
+    if (m->packed) return FLINTRT_OK;
+    const int cap = 1 + 7 * m->hp.n_layer;
+    pack_item *items = flt_calloc_array((size_t)cap, sizeof *items);
+    if (!items) return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "repacking: %d matrices", cap);
+    const int n = collect(m, k, items, cap);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        const flt_packed_kernel *pk = items[i].pk;
+        const flt_tensor *t = items[i].t;
+        const int64_t np = (t->shape[0] + pk->panel_rows - 1) / pk->panel_rows;
+        size_t bytes;
+        if (!flt_mul_size((size_t)np, pk->panel_bytes(t->shape[1]), &bytes) ||
+            !flt_add_size(bytes, 4095, &bytes)) {
+            free(items);
+            return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "repacking: matrix too large");
+        }
+        bytes &= ~(size_t)4095; /* each matrix starts on its own page */
+        items[i].off = total;
+        items[i].bytes = bytes;
+        if (!flt_add_size(total, bytes, &total)) {
+            free(items);
+            return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "repacking: sizes overflow");
+        }
+    }
+    if (n == 0 || total == 0) {
+        free(items);
+        return FLINTRT_OK;
+    }
+    void *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) {
+        free(items);
+        return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "repacking: %zu bytes for the packed weights", total);
+    }
+    for (int i = 0; i < n; i++) {
+        flt_tensor *t = items[i].t;
+        const flt_packed_kernel *pk = items[i].pk;
+        const int64_t np = (t->shape[0] + pk->panel_rows - 1) / pk->panel_rows;
+        items[i].dst = (char *)base + items[i].off;
+        /* a matrix in two slots (none in llama files today) is packed once */
+        for (int j = 0; j < i; j++)
+            if (items[j].t->data == t->data && items[j].pk == pk) items[i].dup = true;
+        m->bytes_per_token += (uint64_t)np * pk->panel_bytes(t->shape[1]);
+        m->bytes_per_token -= flt_tensor_nbytes(t);
+    }
+    pack_job job = {items, n, release_plain, 0};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nth = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu, started = 0;
+    pthread_t tid[8];
+    for (int i = 1; i < nth; i++)
+        if (pthread_create(&tid[started], NULL, pack_worker, &job) == 0) started++;
+    pack_worker(&job);
+    for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+    for (int i = 0; i < n; i++) {
+        flt_tensor *t = items[i].t;
+        t->packed = items[i].dst;
+        for (int j = 0; j < i && items[i].dup; j++)
+            if (items[j].t->data == t->data && items[j].pk == items[i].pk) t->packed = items[j].dst;
+        t->packed_for = k;
+    }
+    /* The packed weights are never written again. */
+    (void)mprotect(base, total, PROT_READ);
+    m->packed = base;
+    m->packed_bytes = total;
+    free(items);
+    return FLINTRT_OK;
+}
