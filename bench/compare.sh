@@ -13,9 +13,10 @@
 #     -r N            repetitions inside each flint/llama-bench run (default 3)
 #     --out DIR       keep the raw results there (default: a temporary folder)
 #     --no-stream     skip the bandwidth measurement
-#     --llama-noamx   run llama-bench with bench/llama_noamx.c preloaded (its AMX
-#                     path dies with SIGILL on some VMs; this keeps its AVX-512
-#                     repacked kernels)
+#     --llama-noamx W run llama-bench with bench/llama_noamx.c preloaded for W =
+#                     pp (prompt tests only) or all: its AMX path dies with SIGILL
+#                     on some VMs (prompts of quantized files), and the shim makes
+#                     it use its AVX-512 repacked kernels instead
 #     --flint-args A  extra arguments for flint bench (e.g. "--no-repack")
 #
 # Builds nothing from llama.cpp (see bench/README.md for building the peer).
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
         -r) reps=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --no-stream) stream=0; shift ;;
-        --llama-noamx) noamx=1; shift ;;
+        --llama-noamx) noamx=$2; shift 2 ;;
         --flint-args) fargs=$2; shift 2 ;;
         -h|--help) sed -n 2,24p "$0"; exit 0 ;;
         -*) echo "unknown option $1" >&2; exit 2 ;;
@@ -55,7 +56,7 @@ if [ -z "$out" ]; then out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; else mkdir -
 res=$out/results.tsv
 : >"$res"
 preload=""
-if [ "$noamx" = 1 ]; then
+if [ "$noamx" = pp ] || [ "$noamx" = all ]; then
     cc -O2 -shared -fPIC "$root/bench/llama_noamx.c" -o "$out/noamx.so"
     preload=$out/noamx.so
 fi
@@ -80,7 +81,9 @@ run_one() {
         # shellcheck disable=SC2086
         /usr/bin/time -v -o "$tlog" "$flint" bench -m "$m" -t "$threads" -p "$p" -n "$n" -r "$reps" $fargs --json >"$log" 2>&1 || rc=$?
     else
-        LD_PRELOAD=$preload /usr/bin/time -v -o "$tlog" "$lb" -m "$m" -t "$threads" -p "$p" -n "$n" -r "$reps" -o jsonl >"$log" 2>&1 || rc=$?
+        local pre=""
+        if [ "$noamx" = all ] || { [ "$noamx" = pp ] && [ "$kind" = pp ]; }; then pre=$preload; fi
+        LD_PRELOAD=$pre /usr/bin/time -v -o "$tlog" "$lb" -m "$m" -t "$threads" -p "$p" -n "$n" -r "$reps" -o jsonl >"$log" 2>&1 || rc=$?
     fi
     local name; name=$(basename "$m")
     if [ $rc -ne 0 ]; then
@@ -117,6 +120,7 @@ for ((r = 1; r <= rounds; r++)); do
         if ((r % 2)); then order="flint llama"; else order="llama flint"; fi
         for kind in tg pp; do
             [ "$kind" = pp ] && [ "$np" = 0 ] && continue
+            [ "$kind" = tg ] && [ "$ng" = 0 ] && continue
             for prog in $order; do run_one "$prog" "$m" "$kind"; done
         done
     done
