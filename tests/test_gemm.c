@@ -13,48 +13,9 @@
 #include "core/dtype.h"
 #include "cpu/kernels.h"
 #include "harness.h"
-
-static uint64_t rng_next(uint64_t *s) {          /* splitmix64 */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static float rng_uniform(uint64_t *s) {          /* [-1, 1) */
-    return (float)((double)(rng_next(s) >> 11) * 0x1p-52 - 1.0);
-}
+#include "quant_rows.h"
 
 enum { MAXR = 11, MAXT = 9 };
-
-/* rows x n floats, quantized/converted with the scalar reference into type t */
-static void *make_rows(uint64_t *s, flt_dtype t, int64_t rows, int64_t n, size_t *row_bytes, float *tmp) {
-    flt_dtype_row_bytes(t, n, row_bytes);
-    unsigned char *p = malloc(*row_bytes * (size_t)rows + 1);
-    for (int64_t r = 0; r < rows; r++) {
-        float scale = ldexpf(1.0f, (int)(rng_next(s) % 7) - 3);
-        for (int64_t i = 0; i < n; i++) {
-            if (i % 32 == 0) scale = ldexpf(1.0f, (int)(rng_next(s) % 7) - 3);
-            tmp[i] = rng_uniform(s) * scale;
-        }
-        if (t == FLT_F32) memcpy(p + *row_bytes * (size_t)r, tmp, (size_t)n * sizeof(float));
-        else flt_kernels_scalar()->from_f32[t](tmp, p + *row_bytes * (size_t)r, n);
-    }
-    return p;
-}
-
-static double ref_dot(flt_dtype wt, flt_dtype at, int64_t n, const void *w, const void *a, double *mag,
-                      float *fw, float *fa) {
-    const flt_kernels *sc = flt_kernels_scalar();
-    if (wt == FLT_F32) memcpy(fw, w, (size_t)n * 4); else sc->to_f32[wt](w, fw, n);
-    if (at == FLT_F32) memcpy(fa, a, (size_t)n * 4); else sc->to_f32[at](a, fa, n);
-    double sum = 0.0;
-    *mag = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        sum += (double)fw[i] * (double)fa[i];
-        *mag += fabs((double)fw[i] * (double)fa[i]);
-    }
-    return sum;
-}
 
 static void check_type(const flt_kernels *ks, flt_dtype t, int64_t n, uint64_t seed) {
     const flt_dtype_traits *tr = flt_dtype_info(t);
@@ -62,8 +23,8 @@ static void check_type(const flt_kernels *ks, flt_dtype t, int64_t n, uint64_t s
     uint64_t s = seed;
     float *tmp = malloc((size_t)n * sizeof(float)), *tmp2 = malloc((size_t)n * sizeof(float));
     size_t wb, ab;
-    void *w = make_rows(&s, t, MAXR, n, &wb, tmp);
-    void *a = make_rows(&s, at, MAXT, n, &ab, tmp);
+    void *w = qr_make_rows(&s, t, MAXR, n, &wb, tmp);
+    void *a = qr_make_rows(&s, at, MAXT, n, &ab, tmp);
     float out[MAXT * MAXR], part[MAXT * MAXR];
     ks->gemm[t](n, w, wb, MAXR, a, ab, MAXT, out, MAXR);
     int bad_self = 0, bad_ref = 0;
@@ -75,7 +36,7 @@ static void check_type(const flt_kernels *ks, flt_dtype t, int64_t n, uint64_t s
             flt_kernels_scalar()->vec_dot[t](n, wr, ar, &oracle);
             if (memcmp(&mine, &out[t2 * MAXR + r], sizeof mine) != 0) bad_self++;
             double mag;
-            const double exact = ref_dot(t, at, n, wr, ar, &mag, tmp, tmp2);
+            const double exact = qr_ref_dot(t, at, n, wr, ar, &mag, tmp, tmp2);
             const double tol = 4.0 * (double)n * FLT_EPSILON * mag + 1e-30;
             if (fabs((double)out[t2 * MAXR + r] - oracle) > tol || fabs((double)out[t2 * MAXR + r] - exact) > tol) {
                 if (bad_ref++ == 0)

@@ -14,45 +14,9 @@
 #include "core/dtype.h"
 #include "cpu/kernels.h"
 #include "harness.h"
-
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static float rng_uniform(uint64_t *s) { return (float)((double)(rng_next(s) >> 11) * 0x1p-52 - 1.0); }
+#include "quant_rows.h"
 
 enum { MAXT = 19, BIGT = 70 }; /* 1..19 tokens: every tile shape and leftover; 70: several token chunks */
-
-static void *make_rows(uint64_t *s, flt_dtype t, int64_t rows, int64_t n, size_t *row_bytes, float *tmp) {
-    flt_dtype_row_bytes(t, n, row_bytes);
-    unsigned char *p = malloc(*row_bytes * (size_t)rows + 1);
-    for (int64_t r = 0; r < rows; r++) {
-        float scale = 1.0f;
-        for (int64_t i = 0; i < n; i++) {
-            if (i % 32 == 0) scale = ldexpf(1.0f, (int)(rng_next(s) % 7) - 3);
-            tmp[i] = rng_uniform(s) * scale;
-        }
-        if (t == FLT_F32) memcpy(p + *row_bytes * (size_t)r, tmp, (size_t)n * sizeof(float));
-        else flt_kernels_scalar()->from_f32[t](tmp, p + *row_bytes * (size_t)r, n);
-    }
-    return p;
-}
-
-static double ref_dot(flt_dtype wt, flt_dtype at, int64_t n, const void *w, const void *a, double *mag, float *fw,
-                      float *fa) {
-    const flt_kernels *sc = flt_kernels_scalar();
-    if (wt == FLT_F32) memcpy(fw, w, (size_t)n * 4); else sc->to_f32[wt](w, fw, n);
-    if (at == FLT_F32) memcpy(fa, a, (size_t)n * 4); else sc->to_f32[at](a, fa, n);
-    double sum = 0.0;
-    *mag = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        sum += (double)fw[i] * (double)fa[i];
-        *mag += fabs((double)fw[i] * (double)fa[i]);
-    }
-    return sum;
-}
 
 static void *packed_alloc(size_t n) {
     void *p = NULL;
@@ -71,9 +35,9 @@ static void check_one(const flt_kernels *ks, flt_dtype t, int64_t rows, int64_t 
     uint64_t s = seed;
     float *tmp = malloc((size_t)n * sizeof(float)), *tmp2 = malloc((size_t)n * sizeof(float));
     size_t wb, ab;
-    void *w = make_rows(&s, t, rows, n, &wb, tmp);
+    void *w = qr_make_rows(&s, t, rows, n, &wb, tmp);
     /* activations at an odd offset where the type allows (only natural alignment is promised) */
-    void *a0 = make_rows(&s, at, ntok, n, &ab, tmp);
+    void *a0 = qr_make_rows(&s, at, ntok, n, &ab, tmp);
     const size_t aoff = (at == FLT_F32 || at == FLT_Q8_K) ? 4 : 2;
     char *a = malloc(ab * ntok + aoff);
     memcpy(a + aoff, a0, ab * ntok);
@@ -104,7 +68,7 @@ static void check_one(const flt_kernels *ks, flt_dtype t, int64_t rows, int64_t 
             float oracle;
             flt_kernels_scalar()->vec_dot[t](n, wr, ar, &oracle);
             double mag;
-            const double exact = ref_dot(t, at, n, wr, ar, &mag, tmp, tmp2);
+            const double exact = qr_ref_dot(t, at, n, wr, ar, &mag, tmp, tmp2);
             const double tol = 4.0 * (double)n * FLT_EPSILON * mag + 1e-30;
             const float got = out[tt * ldo + r];
             if (!(fabs((double)got - oracle) <= tol) || !(fabs((double)got - exact) <= tol)) {
