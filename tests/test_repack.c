@@ -132,7 +132,7 @@ static void check_model(const char *name) {
 }
 
 int main(void) {
-    const char *names[] = {"tiny-llama-Q4_0", "tiny-llama-Q8_0", "tiny-llama-Q4_K_M", "tiny-llama-F16",
+    const char *names[] = {"tiny-llama-Q4_0", "tiny-llama-Q8_0", "tiny-llama-Q5_0", "tiny-llama-Q4_K_M", "tiny-llama-F16",
                            "tiny-llama-Q6_K", "stories260K"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) check_model(names[i]);
     return flt_test_finish();

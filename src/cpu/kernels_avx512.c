@@ -206,6 +206,7 @@ static void avx512_init(void) {
     /* packed kernels of this set override the AVX2 ones it was copied from */
     if (flt_packed_q4_0_avx512()) avx512_set.packed[FLT_Q4_0] = flt_packed_q4_0_avx512();
     if (flt_packed_q8_0_avx512()) avx512_set.packed[FLT_Q8_0] = flt_packed_q8_0_avx512();
+    if (flt_packed_q5_0_avx512()) avx512_set.packed[FLT_Q5_0] = flt_packed_q5_0_avx512();
     if (flt_packed_q4_k_avx512()) avx512_set.packed[FLT_Q4_K] = flt_packed_q4_k_avx512();
     if (flt_packed_q6_k_avx512()) avx512_set.packed[FLT_Q6_K] = flt_packed_q6_k_avx512();
     if (flt_packed_f16_avx512()) avx512_set.packed[FLT_F16] = flt_packed_f16_avx512();

@@ -44,6 +44,7 @@ typedef struct flt_packed_kernel {
  * none (yet). Callers must have checked the CPU. */
 const flt_packed_kernel *flt_packed_q4_0_avx512(void);
 const flt_packed_kernel *flt_packed_q8_0_avx512(void);
+const flt_packed_kernel *flt_packed_q5_0_avx512(void);
 const flt_packed_kernel *flt_packed_q4_k_avx512(void);
 const flt_packed_kernel *flt_packed_q6_k_avx512(void);
 const flt_packed_kernel *flt_packed_f16_avx512(void);

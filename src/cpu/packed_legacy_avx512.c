@@ -1,6 +1,7 @@
-/* Packed AVX-512 VNNI products of Q4_0 and Q8_0 weights with Q8_0 activations
- * (cpu/packed.h): layouts "q4_0x16" and "q8_0x16", exactly the plain size
- * (16 rows x 18 or 34 bytes per block of 32 columns).
+/* Packed AVX-512 VNNI products of Q4_0, Q5_0 and Q8_0 weights with Q8_0
+ * activations (cpu/packed.h): layouts "q4_0x16", "q5_0x16" and "q8_0x16",
+ * exactly the plain size (16 rows x 18, 22 or 34 bytes per block of 32
+ * columns).
  *
  * A panel is 16 rows. Its blocks go in pairs (the last one alone when the
  * block count is odd); a pair is the two blocks' quants, then their scales:
@@ -11,11 +12,18 @@
  * 16 rows x 4 columns:
  *   Q4_0 (G = 4): the plain qs[4g..4g+3] of row r, unchanged: low nibbles are
  *     columns 4g..4g+3, high nibbles columns 16+4g..16+4g+3 (unsigned 0..15).
+ *   Q5_0 (G = 4, then 64 bytes of fifth bits): the nibbles as in Q4_0, then
+ *     eight little-endian 64-bit masks, mask m for the register of nibbles
+ *     its group makes (m = g: low nibbles of group g, m = 4 + g: high ones):
+ *     bit 4r+k of mask m = bit 4m+k of row r's qh, the fifth bit of byte
+ *     4r+k of that register. A k-mask load and a masked byte add of 16 turn
+ *     the nibbles into the unsigned 0..31, without widening anything.
  *   Q8_0 (G = 8): qs[4g..4g+3] of row r XOR 0x80 (unsigned w + 128).
- * The scales are the 16 rows' binary16 d, row r at bytes 2r..2r+1. Rows past
- * the matrix are zero weights (d = 0, quants meaning 0).
+ * Every block's quant bytes are a multiple of 64 (256, 320, 512). The scales
+ * are the 16 rows' binary16 d, row r at bytes 2r..2r+1. Rows past the matrix
+ * are zero weights (d = 0, quants meaning 0).
  *
- * The unsigned offset (8 or 128) times the block's activation sum is taken
+ * The unsigned offset (8, 16 or 128) times the block's activation sum is taken
  * out by starting the block's int32 sums from -offset * sum(a), computed once
  * per call for each token and block into a stack table, with the activation
  * scale as a float. Each block then adds
@@ -42,6 +50,7 @@ enum {
     PR = 16,            /* rows per panel */
     SB = 2 * PR,        /* scale bytes per block */
     Q4_QB = 4 * 64,     /* quant bytes per block */
+    Q5_QB = 5 * 64,     /* the Q4_0 nibbles, then 8 high-bit masks */
     Q8_QB = 8 * 64,
     /* One token: two panels at once (two streams), each prefetched into L2
      * PF bytes ahead, which takes the stream from 91-95 % of a plain read
@@ -60,8 +69,13 @@ enum {
 };
 
 _Static_assert(PR * sizeof(flt_block_q4_0) == Q4_QB + SB, "q4_0x16 is the plain size");
+_Static_assert(PR * sizeof(flt_block_q5_0) == Q5_QB + SB, "q5_0x16 is the plain size");
 _Static_assert(PR * sizeof(flt_block_q8_0) == Q8_QB + SB, "q8_0x16 is the plain size");
 _Static_assert(TC % TW == 0 && TC * BC <= TAB_ENTRIES, "table chunking");
+
+/* the weight types of this file: KQ5 is KQ4 plus one step (the fifth bits) */
+enum { KQ4, KQ5, KQ8 };
+static inline size_t quant_bytes(int k) { return k == KQ4 ? Q4_QB : k == KQ5 ? Q5_QB : Q8_QB; }
 
 /* one token's view of one block: bias = -off * sum(qs), d = its scale */
 typedef struct act_entry {
@@ -78,6 +92,7 @@ static size_t panel_bytes_of(int64_t cols, size_t qb) {
     return out;
 }
 static size_t q4_panel_bytes(int64_t cols) { return panel_bytes_of(cols, Q4_QB); }
+static size_t q5_panel_bytes(int64_t cols) { return panel_bytes_of(cols, Q5_QB); }
 static size_t q8_panel_bytes(int64_t cols) { return panel_bytes_of(cols, Q8_QB); }
 
 /* where block b of a panel keeps its quants and its scales */
@@ -88,25 +103,25 @@ static inline size_t scale_off(int64_t nb, int64_t b, size_t qb) {
 }
 
 static void pack_any(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst,
-                     bool q4) {
-    const size_t qb = q4 ? Q4_QB : Q8_QB, pb = panel_bytes_of(cols, qb);
+                     int k) {
+    const size_t qb = quant_bytes(k), pb = panel_bytes_of(cols, qb);
     const int64_t nb = cols / 32;
-    const int groups = q4 ? 4 : 8;
+    const int groups = k == KQ8 ? 8 : 4;
     for (int64_t p = p0; p < p1; p++) {
         unsigned char *pan = (unsigned char *)dst + (size_t)p * pb;
         for (int64_t b = 0; b < nb; b++) {
             unsigned char *q = pan + quant_off(b, qb), *d = pan + scale_off(nb, b, qb);
+            uint64_t hm[8] = {0}; /* Q5_0: the fifth-bit masks */
             for (int i = 0; i < PR; i++) {
                 const int64_t r = p * PR + i;
+                const char *row = r < rows ? (const char *)w + (size_t)r * ws : NULL;
                 if (r >= rows) {
+                    const int zero = k == KQ4 ? 0x88 : k == KQ5 ? 0 : 0x80;
                     memset(d + 2 * i, 0, 2);
-                    for (int g = 0; g < groups; g++) memset(q + 64 * g + 4 * i, q4 ? 0x88 : 0x80, 4);
-                } else if (q4) {
-                    const flt_block_q4_0 *x = (const flt_block_q4_0 *)((const char *)w + (size_t)r * ws) + b;
-                    memcpy(d + 2 * i, &x->d, 2);
-                    for (int g = 0; g < groups; g++) memcpy(q + 64 * g + 4 * i, x->qs + 4 * g, 4);
-                } else {
-                    const flt_block_q8_0 *x = (const flt_block_q8_0 *)((const char *)w + (size_t)r * ws) + b;
+                    for (int g = 0; g < groups; g++) memset(q + 64 * g + 4 * i, zero, 4);
+                    for (int m = 0; m < 8; m++) hm[m] |= (uint64_t)0xf << 4 * i; /* 16: zero in Q5_0 */
+                } else if (k == KQ8) {
+                    const flt_block_q8_0 *x = (const flt_block_q8_0 *)row + b;
                     memcpy(d + 2 * i, &x->d, 2);
                     for (int g = 0; g < groups; g++) {
                         uint32_t v;
@@ -114,16 +129,33 @@ static void pack_any(const void *w, size_t ws, int64_t rows, int64_t cols, int64
                         v ^= 0x80808080u;
                         memcpy(q + 64 * g + 4 * i, &v, 4);
                     }
+                } else if (k == KQ4) {
+                    const flt_block_q4_0 *x = (const flt_block_q4_0 *)row + b;
+                    memcpy(d + 2 * i, &x->d, 2);
+                    for (int g = 0; g < groups; g++) memcpy(q + 64 * g + 4 * i, x->qs + 4 * g, 4);
+                } else {
+                    const flt_block_q5_0 *x = (const flt_block_q5_0 *)row + b;
+                    memcpy(d + 2 * i, &x->d, 2);
+                    for (int g = 0; g < groups; g++) memcpy(q + 64 * g + 4 * i, x->qs + 4 * g, 4);
+                    const uint32_t qh = (uint32_t)x->qh[0] | (uint32_t)x->qh[1] << 8 | (uint32_t)x->qh[2] << 16 |
+                                        (uint32_t)x->qh[3] << 24;
+                    for (int m = 0; m < 8; m++) hm[m] |= (uint64_t)(qh >> 4 * m & 0xf) << 4 * i;
                 }
             }
+            if (k == KQ5) /* little-endian, whatever the host */
+                for (int m = 0; m < 8; m++)
+                    for (int j = 0; j < 8; j++) q[Q4_QB + 8 * m + j] = (unsigned char)(hm[m] >> 8 * j);
         }
     }
 }
 static void q4_pack(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst) {
-    pack_any(w, ws, rows, cols, p0, p1, dst, true);
+    pack_any(w, ws, rows, cols, p0, p1, dst, KQ4);
+}
+static void q5_pack(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst) {
+    pack_any(w, ws, rows, cols, p0, p1, dst, KQ5);
 }
 static void q8_pack(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst) {
-    pack_any(w, ws, rows, cols, p0, p1, dst, false);
+    pack_any(w, ws, rows, cols, p0, p1, dst, KQ8);
 }
 
 /* ---- the activation table ------------------------------------------------- */
@@ -159,30 +191,48 @@ FLT_AVX512_INL __m512i bcast4(const char *p) {
     return _mm512_set1_epi32(v);
 }
 
+/* The fifth bits of one register of Q5_0 nibbles (a k-mask load; the masks
+ * are 8-byte aligned in a panel that starts 32-byte aligned). */
+FLT_AVX512_INL __mmask64 high_bits(const unsigned char *p) {
+    return _load_mask64((__mmask64 *)(uintptr_t)p);
+}
+
 /* One block of NP panels (pb bytes apart) x T tokens: q = the block's quants
  * in the first panel, ds its scales, y = token 0's activation block (tokens as
  * bytes apart), e its table entries (token t at e[t]). */
 FLT_AVX512_INL void block_step(__m512 acc[][TW], const unsigned char *q, const unsigned char *ds, size_t pb,
-                               const char *y, size_t as, const act_entry *e, bool q4, int NP, int T) {
+                               const char *y, size_t as, const act_entry *e, int k, int NP, int T) {
     __m512i ia[2][TW];
     for (int t = 0; t < T; t++) {
         const __m512i bias = _mm512_set1_epi32(e[t].bias);
         for (int p = 0; p < NP; p++) ia[p][t] = bias;
     }
-    const __m512i m0f = _mm512_set1_epi8(0x0f);
-    const int groups = q4 ? 4 : 8;
+    const __m512i m0f = _mm512_set1_epi8(0x0f), b16 = _mm512_set1_epi8(16);
+    const int groups = k == KQ8 ? 8 : 4;
+    /* unrolled, the accumulators stay put (GCC keeps Q5_0's bigger body as
+     * a loop that copies them every round: about 10 % of its prompt speed) */
+#pragma GCC unroll 8
     for (int g = 0; g < groups; g++) {
         __m512i lo[2], hi[2];
         for (int p = 0; p < NP; p++) {
-            const __m512i v = _mm512_loadu_si512((const void *)(q + (size_t)p * pb + 64 * g));
-            lo[p] = q4 ? _mm512_and_si512(v, m0f) : v;
-            if (q4) hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f);
+            const unsigned char *qp = q + (size_t)p * pb;
+            const __m512i v = _mm512_loadu_si512((const void *)(qp + 64 * g));
+            if (k == KQ8) {
+                lo[p] = v;
+                continue;
+            }
+            lo[p] = _mm512_and_si512(v, m0f);
+            hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f);
+            if (k == KQ5) {
+                lo[p] = _mm512_mask_add_epi8(lo[p], high_bits(qp + Q4_QB + 8 * g), lo[p], b16);
+                hi[p] = _mm512_mask_add_epi8(hi[p], high_bits(qp + Q4_QB + 8 * (4 + g)), hi[p], b16);
+            }
         }
         for (int t = 0; t < T; t++) {
             const char *qa = y + (size_t)t * as + offsetof(flt_block_q8_0, qs);
             const __m512i x0 = bcast4(qa + 4 * g);
             for (int p = 0; p < NP; p++) ia[p][t] = _mm512_dpbusd_epi32(ia[p][t], lo[p], x0);
-            if (q4) {
+            if (k != KQ8) {
                 const __m512i x1 = bcast4(qa + 16 + 4 * g);
                 for (int p = 0; p < NP; p++) ia[p][t] = _mm512_dpbusd_epi32(ia[p][t], hi[p], x1);
             }
@@ -202,9 +252,9 @@ FLT_AVX512_INL void block_step(__m512 acc[][TW], const unsigned char *q, const u
  * blocks [b0, b1). The first chunk of a row starts from zero, later ones
  * continue the sums left in out. pf: prefetch the panels' coming bytes. */
 FLT_AVX512_INL void tile(const unsigned char *pan, size_t pb, int64_t b0, int64_t b1, const char *a,
-                         size_t as, const act_entry *e, int64_t es, float *o, int64_t ldo, int64_t rows_left, bool q4,
+                         size_t as, const act_entry *e, int64_t es, float *o, int64_t ldo, int64_t rows_left, int k,
                          int NP, int T, bool pf) {
-    const size_t qb = q4 ? Q4_QB : Q8_QB, bb = qb + SB;
+    const size_t qb = quant_bytes(k), bb = qb + SB;
     __m512 acc[2][TW];
     __mmask16 m[2];
     for (int p = 0; p < NP; p++) {
@@ -222,45 +272,50 @@ FLT_AVX512_INL void tile(const unsigned char *pan, size_t pb, int64_t b0, int64_
             for (int p = 0; p < NP; p++)
                 for (size_t i = 0; i < 2 * bb; i += 64) /* may point past the matrix: never faults */
                     _mm_prefetch((const char *)((uintptr_t)q + p * pb + PF + i), _MM_HINT_T1);
-        block_step(acc, q, q + 2 * qb, pb, a + (size_t)b * ys, as, e, q4, NP, T);
-        block_step(acc, q + qb, q + 2 * qb + SB, pb, a + (size_t)(b + 1) * ys, as, e + es, q4, NP, T);
+        block_step(acc, q, q + 2 * qb, pb, a + (size_t)b * ys, as, e, k, NP, T);
+        block_step(acc, q + qb, q + 2 * qb + SB, pb, a + (size_t)(b + 1) * ys, as, e + es, k, NP, T);
     }
     if (b < b1) /* the last block of an odd count, alone: [quants][scales] */
-        block_step(acc, pan + (size_t)b * bb, pan + (size_t)b * bb + qb, pb, a + (size_t)b * ys, as, e, q4, NP, T);
+        block_step(acc, pan + (size_t)b * bb, pan + (size_t)b * bb + qb, pb, a + (size_t)b * ys, as, e, k, NP, T);
     for (int p = 0; p < NP; p++)
         for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(o + t * ldo + p * PR, m[p], acc[p][t]);
 }
 
 typedef void (*tile_fn)(const unsigned char *pan, size_t pb, int64_t b0, int64_t b1, const char *a,
                         size_t as, const act_entry *e, int64_t es, float *o, int64_t ldo, int64_t rows_left);
-#define TILE_FN(name, q4, NP, T, pf)                                                                          \
+#define TILE_FN(name, k, NP, T, pf)                                                                           \
     FLT_AVX512_ATTR static void name(const unsigned char *pan, size_t pb, int64_t b0, int64_t b1,             \
                                      const char *a, size_t as, const act_entry *e, int64_t es, float *o,      \
                                      int64_t ldo, int64_t rows_left) {                                        \
-        tile(pan, pb, b0, b1, a, as, e, es, o, ldo, rows_left, q4, NP, T, pf);                                \
+        tile(pan, pb, b0, b1, a, as, e, es, o, ldo, rows_left, k, NP, T, pf);                                 \
     }
 /* per type: the one-token tiles, then [panels - 1][tokens - 1] */
-#define TILE_SET(ty, q4)                                                                                      \
-    TILE_FN(ty##_gen_n, q4, NP1, 1, true) TILE_FN(ty##_gen_1, q4, 1, 1, true)                                 \
-    TILE_FN(ty##_1x1, q4, 1, 1, false) TILE_FN(ty##_1x2, q4, 1, 2, false) TILE_FN(ty##_1x3, q4, 1, 3, false)  \
-    TILE_FN(ty##_1x4, q4, 1, 4, false) TILE_FN(ty##_1x5, q4, 1, 5, false) TILE_FN(ty##_1x6, q4, 1, 6, false)  \
-    TILE_FN(ty##_2x1, q4, 2, 1, false) TILE_FN(ty##_2x2, q4, 2, 2, false) TILE_FN(ty##_2x3, q4, 2, 3, false)  \
-    TILE_FN(ty##_2x4, q4, 2, 4, false) TILE_FN(ty##_2x5, q4, 2, 5, false) TILE_FN(ty##_2x6, q4, 2, 6, false)  \
-    static const tile_fn ty##_tiles[2][TW] = {                                                                \
-        {ty##_1x1, ty##_1x2, ty##_1x3, ty##_1x4, ty##_1x5, ty##_1x6},                                         \
-        {ty##_2x1, ty##_2x2, ty##_2x3, ty##_2x4, ty##_2x5, ty##_2x6},                                         \
+typedef struct tile_set {
+    tile_fn gen_n, gen_1, tiles[2][TW];
+} tile_set;
+#define TILE_SET(ty, k)                                                                                       \
+    TILE_FN(ty##_gen_n, k, NP1, 1, true) TILE_FN(ty##_gen_1, k, 1, 1, true)                                   \
+    TILE_FN(ty##_1x1, k, 1, 1, false) TILE_FN(ty##_1x2, k, 1, 2, false) TILE_FN(ty##_1x3, k, 1, 3, false)     \
+    TILE_FN(ty##_1x4, k, 1, 4, false) TILE_FN(ty##_1x5, k, 1, 5, false) TILE_FN(ty##_1x6, k, 1, 6, false)     \
+    TILE_FN(ty##_2x1, k, 2, 1, false) TILE_FN(ty##_2x2, k, 2, 2, false) TILE_FN(ty##_2x3, k, 2, 3, false)     \
+    TILE_FN(ty##_2x4, k, 2, 4, false) TILE_FN(ty##_2x5, k, 2, 5, false) TILE_FN(ty##_2x6, k, 2, 6, false)     \
+    static const tile_set ty##_set = {                                                                        \
+        ty##_gen_n,                                                                                           \
+        ty##_gen_1,                                                                                           \
+        {{ty##_1x1, ty##_1x2, ty##_1x3, ty##_1x4, ty##_1x5, ty##_1x6},                                        \
+         {ty##_2x1, ty##_2x2, ty##_2x3, ty##_2x4, ty##_2x5, ty##_2x6}},                                       \
     };
 
-TILE_SET(q4t, true)
-TILE_SET(q8t, false)
+TILE_SET(q4t, KQ4)
+TILE_SET(q5t, KQ5)
+TILE_SET(q8t, KQ8)
 
 static void gemm_any(int64_t cols, const void *packed, int64_t r0, int64_t nr, const void *a, size_t as,
-                     int64_t nt, float *out, int64_t ldo, bool q4) {
-    const size_t pb = panel_bytes_of(cols, q4 ? Q4_QB : Q8_QB);
+                     int64_t nt, float *out, int64_t ldo, int k) {
+    const size_t pb = panel_bytes_of(cols, quant_bytes(k));
     const int64_t nb = cols / 32;
-    const tile_fn(*tiles)[TW] = q4 ? q4t_tiles : q8t_tiles;
-    const tile_fn gen_n = q4 ? q4t_gen_n : q8t_gen_n, gen_1 = q4 ? q4t_gen_1 : q8t_gen_1;
-    const int32_t off = q4 ? 8 : 128;
+    const tile_set *ts = k == KQ4 ? &q4t_set : k == KQ5 ? &q5t_set : &q8t_set;
+    const int32_t off = k == KQ4 ? 8 : k == KQ5 ? 16 : 128;
     if (nr <= 0 || nt <= 0) return;
     if (pb == 0) { /* no columns: every product is an empty sum */
         for (int64_t t = 0; t < nt; t++)
@@ -277,9 +332,9 @@ static void gemm_any(int64_t cols, const void *packed, int64_t r0, int64_t nr, c
             build_table(tab, a, as, 1, b0, bn, 1, off);
             int64_t p = 0;
             for (; p + NP1 <= np; p += NP1)
-                gen_n(base + (size_t)p * pb, pb, b0, b0 + bn, a, as, tab, 1, out + p * PR, ldo, nr - p * PR);
+                ts->gen_n(base + (size_t)p * pb, pb, b0, b0 + bn, a, as, tab, 1, out + p * PR, ldo, nr - p * PR);
             for (; p < np; p++)
-                gen_1(base + (size_t)p * pb, pb, b0, b0 + bn, a, as, tab, 1, out + p * PR, ldo, nr - p * PR);
+                ts->gen_1(base + (size_t)p * pb, pb, b0, b0 + bn, a, as, tab, 1, out + p * PR, ldo, nr - p * PR);
         }
         return;
     }
@@ -293,8 +348,9 @@ static void gemm_any(int64_t cols, const void *packed, int64_t r0, int64_t nr, c
                 const int two = p + 1 < np;
                 for (int64_t j = 0; j * TW < tn; j++) {
                     const int64_t tt = tn - j * TW < TW ? tn - j * TW : TW;
-                    tiles[two][tt - 1](base + (size_t)p * pb, pb, b0, b0 + bn, at + (size_t)(j * TW) * as, as,
-                                       tab + j * bn * TW, TW, out + (t0 + j * TW) * ldo + p * PR, ldo, nr - p * PR);
+                    ts->tiles[two][tt - 1](base + (size_t)p * pb, pb, b0, b0 + bn, at + (size_t)(j * TW) * as, as,
+                                           tab + j * bn * TW, TW, out + (t0 + j * TW) * ldo + p * PR, ldo,
+                                           nr - p * PR);
                 }
             }
         }
@@ -303,22 +359,29 @@ static void gemm_any(int64_t cols, const void *packed, int64_t r0, int64_t nr, c
 
 static void q4_gemm(int64_t cols, const void *packed, int64_t r0, int64_t nr, const void *a, size_t as, int64_t nt,
                     float *out, int64_t ldo) {
-    gemm_any(cols, packed, r0, nr, a, as, nt, out, ldo, true);
+    gemm_any(cols, packed, r0, nr, a, as, nt, out, ldo, KQ4);
+}
+static void q5_gemm(int64_t cols, const void *packed, int64_t r0, int64_t nr, const void *a, size_t as, int64_t nt,
+                    float *out, int64_t ldo) {
+    gemm_any(cols, packed, r0, nr, a, as, nt, out, ldo, KQ5);
 }
 static void q8_gemm(int64_t cols, const void *packed, int64_t r0, int64_t nr, const void *a, size_t as, int64_t nt,
                     float *out, int64_t ldo) {
-    gemm_any(cols, packed, r0, nr, a, as, nt, out, ldo, false);
+    gemm_any(cols, packed, r0, nr, a, as, nt, out, ldo, KQ8);
 }
 
 static const flt_packed_kernel q4_0x16 = {"q4_0x16", PR, q4_panel_bytes, q4_pack, q4_gemm};
+static const flt_packed_kernel q5_0x16 = {"q5_0x16", PR, q5_panel_bytes, q5_pack, q5_gemm};
 static const flt_packed_kernel q8_0x16 = {"q8_0x16", PR, q8_panel_bytes, q8_pack, q8_gemm};
 
 const flt_packed_kernel *flt_packed_q4_0_avx512(void) { return &q4_0x16; }
 const flt_packed_kernel *flt_packed_q8_0_avx512(void) { return &q8_0x16; }
+const flt_packed_kernel *flt_packed_q5_0_avx512(void) { return &q5_0x16; }
 
 #else
 
 const flt_packed_kernel *flt_packed_q4_0_avx512(void) { return NULL; }
 const flt_packed_kernel *flt_packed_q8_0_avx512(void) { return NULL; }
+const flt_packed_kernel *flt_packed_q5_0_avx512(void) { return NULL; }
 
 #endif
