@@ -65,15 +65,17 @@ bool flt_cpu_has_avx512(void) {
 const flt_kernels *flt_kernels_by_name(const char *name) {
     if (!name) return NULL;
     if (strcmp(name, "scalar") == 0) return flt_kernels_scalar();
+    if (strcmp(name, "neon") == 0) return flt_kernels_neon_table();   /* NULL off AArch64 */
     if (strcmp(name, "avx2") == 0) return flt_cpu_has_avx2() ? flt_kernels_avx2_table() : NULL;
     if (strcmp(name, "avx512") == 0) return flt_cpu_has_avx512() ? flt_kernels_avx512_table() : NULL;
     return NULL;
 }
 
 int flt_kernels_list(const flt_kernels **out, int cap) {
-    const flt_kernels *all[3];
+    const flt_kernels *all[4];
     int n = 0;
     all[n++] = flt_kernels_scalar();
+    if (flt_kernels_neon_table()) all[n++] = flt_kernels_neon_table();
     if (flt_cpu_has_avx2() && flt_kernels_avx2_table()) all[n++] = flt_kernels_avx2_table();
     if (flt_cpu_has_avx512() && flt_kernels_avx512_table()) all[n++] = flt_kernels_avx512_table();
     for (int i = 0; i < n && i < cap; i++) out[i] = all[i];

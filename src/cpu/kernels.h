@@ -37,7 +37,7 @@ typedef void (*flt_gemm_fn)(int64_t n, const void *w, size_t w_stride, int64_t n
                             const void *a, size_t a_stride, int64_t nt, float *out, int64_t ldo);
 
 typedef struct flt_kernels {
-    const char *name;                              /* "scalar", "avx2", "avx512" */
+    const char *name;                              /* "scalar", "neon", "avx2", "avx512" */
     flt_vec_dot_fn vec_dot[FLT_DTYPE_COUNT];       /* indexed by weight dtype; NULL if unsupported */
     flt_convert_fn from_f32[FLT_DTYPE_COUNT];      /* fast activation conversion (e.g. f32->Q8_0) */
     flt_to_f32_fn to_f32[FLT_DTYPE_COUNT];         /* fast dequantize (embedding rows) */
@@ -49,7 +49,7 @@ typedef struct flt_kernels {
 /* All returned tables are static and live forever. Thread-safe. */
 const flt_kernels *flt_kernels_scalar(void);              /* the reference, always available */
 const flt_kernels *flt_kernels_by_name(const char *name); /* NULL if unknown or this CPU can't run it */
-/* Best set the CPU supports, chosen once. Env FLINT_KERNELS=scalar|avx2|avx512 (read
+/* Best set the CPU supports, chosen once. Env FLINT_KERNELS=scalar|neon|avx2|avx512 (read
  * once, at the first call) forces a set; an unknown or unsupported value falls
  * back to the best set. */
 const flt_kernels *flt_kernels_default(void);
@@ -69,5 +69,8 @@ const flt_kernels *flt_kernels_avx512_table(void);
 /* AVX2 as above, plus CPUID AVX512F/BW/DQ/VL/VNNI and XGETBV opmask, ZMM0-15
  * upper halves and ZMM16-31 state (XCR0 bits 5, 6, 7). */
 bool flt_cpu_has_avx512(void);
+/* The NEON (AArch64 Advanced SIMD, baseline there) table, or NULL when not
+ * compiled for AArch64; needs no run-time check on that target. */
+const flt_kernels *flt_kernels_neon_table(void);
 
 #endif
