@@ -20,7 +20,6 @@ typedef struct {
     const flt_packed_kernel *pk;
     size_t off, bytes;
     void *dst;
-    bool dup;
 } pack_item;
 
 /* Drop the whole pages inside [p, p + n) from this process (file pages only). */
@@ -47,7 +46,6 @@ static void *pack_worker(void *arg) {
         const int i = atomic_fetch_add(&j->next, 1);
         if (i >= j->n) break;
         const pack_item *it = &j->items[i];
-        if (it->dup) continue;
         const flt_tensor *t = it->t;
         const int64_t np = (t->shape[0] + it->pk->panel_rows - 1) / it->pk->panel_rows;
         it->pk->pack(t->data, flt_tensor_row_bytes(t), t->shape[0], t->shape[1], 0, np, it->dst);
@@ -71,7 +69,7 @@ static int collect(flt_llama *m, const flt_kernels *k, pack_item *items, int cap
             flt_tensor *t = lt[i];
             const flt_packed_kernel *pk = k->packed[t->dtype];
             if (!pk || t->ndim != 2 || !flt_tensor_is_contiguous(t) || pk->panel_bytes(t->shape[1]) == 0) continue;
-            items[n++] = (pack_item){t, pk, 0, 0, NULL, false};
+            items[n++] = (pack_item){t, pk, 0, 0, NULL};
         }
     }
     return n;
@@ -129,9 +127,6 @@ flintrt_status flt_llama_pack(flt_llama *m, const flt_kernels *k, bool release_p
         const flt_packed_kernel *pk = items[i].pk;
         const int64_t np = (t->shape[0] + pk->panel_rows - 1) / pk->panel_rows;
         items[i].dst = base + items[i].off;
-        /* a matrix in two slots (none in llama files today) is packed once */
-        for (int j = 0; j < i; j++)
-            if (items[j].t->data == t->data && items[j].pk == pk) items[i].dup = true;
         m->bytes_per_token += (uint64_t)np * pk->panel_bytes(t->shape[1]);
         m->bytes_per_token -= flt_tensor_nbytes(t);
     }
@@ -146,8 +141,6 @@ flintrt_status flt_llama_pack(flt_llama *m, const flt_kernels *k, bool release_p
     for (int i = 0; i < n; i++) {
         flt_tensor *t = items[i].t;
         t->packed = items[i].dst;
-        for (int j = 0; j < i && items[i].dup; j++)
-            if (items[j].t->data == t->data && items[j].pk == items[i].pk) t->packed = items[j].dst;
         t->packed_for = k;
     }
     /* The packed weights are never written again. */
