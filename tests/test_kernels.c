@@ -330,6 +330,16 @@ static float q8_k_special(uint64_t *s, int rep, int64_t i) {
     }
 }
 
+/* Block maxima whose scale amax/127 lands on f16's edges: subnormal floats,
+ * f16 subnormals and its smallest normal, the overflow threshold 65520 and
+ * beyond, and the largest floats. */
+static const float q8_0_edges[] = {
+    0x1p-149f, 0x1p-130f, 127.0f * 0x1p-25f, 127.0f * 0x1.8p-25f, 127.0f * 0x1p-24f, 127.0f * 0x1.4p-20f,
+    127.0f * 0x1p-14f, 127.0f * 0x1.ffcp-15f, 127.0f * 65504.0f, 127.0f * 65519.0f, 127.0f * 65520.0f,
+    1e38f, 3.4e38f, 1.0f,
+};
+#define Q8_0_NEDGES (int)(sizeof q8_0_edges / sizeof q8_0_edges[0])
+
 /* Conversions must agree bit for bit with the reference in every set. */
 static void test_conversions(void) {
     static float src[MAXN], out_ref[MAXN], out_set[MAXN];
@@ -350,7 +360,7 @@ static void test_conversions(void) {
                 const int64_t n = lens[li] / tr->block_size * tr->block_size;
                 size_t bytes;
                 flt_dtype_row_bytes(t, n, &bytes);
-                const int reps = t == FLT_Q8_K ? 6 : 3;
+                const int reps = t == FLT_Q8_K ? 6 : t == FLT_Q8_0 ? 4 : 3;
                 for (int rep = 0; rep < reps; rep++) {
                     /* from_f32: 16-bit types get arbitrary bit patterns (NaN,
                      * inf, subnormals, ties); quantizers get finite data with
@@ -361,7 +371,10 @@ static void test_conversions(void) {
                                    : rep == 0 ? (float)((int)(rng_next(&seed) % 255) - 127) * 0.5f
                                    : rng_uniform(&seed) * ldexpf(1.0f, (int)(rng_next(&seed) % 20) - 10);
                             if (rep == 2 && i % 64 < 32) src[i] = 0.0f;   /* zero blocks */
-                            if (rep >= 3) src[i] = q8_k_special(&seed, rep, i);
+                            if (rep >= 3 && t == FLT_Q8_K) src[i] = q8_k_special(&seed, rep, i);
+                            /* Q8_0 scales at the edges of f16 (subnormal, tiny, overflow) */
+                            if (rep == 3 && t == FLT_Q8_0) src[i] = (i % 32 == 0 ? 1.0f : rng_uniform(&seed)) *
+                                                                    q8_0_edges[(i / 32) % Q8_0_NEDGES];
                         } else {
                             uint32_t b = (uint32_t)rng_next(&seed);
                             if (rep == 1) b = (b & 0x80000000u) | (0x33000000u + b % 0x14800000u); /* f16 range */

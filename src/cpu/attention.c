@@ -37,15 +37,7 @@ static void exp_sub_ref(float *p, float m, int64_t n) {
 static const attn_prims prims_ref = {dot_ref, axpy_ref, scale_ref, exp_sub_ref};
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define FLT_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-FLT_AVX2 static float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
+#include "cpu/avx2_util.h"
 
 FLT_AVX2 static float dot_avx2(const float *a, const float *b, int64_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -55,7 +47,7 @@ FLT_AVX2 static float dot_avx2(const float *a, const float *b, int64_t n) {
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
     }
     for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    float s = hsum8(_mm256_add_ps(s0, s1));
+    float s = flt_avx2_hsum(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += a[i] * b[i];
     return s;
 }
@@ -74,36 +66,14 @@ FLT_AVX2 static void scale_avx2(float *y, float a, int64_t n) {
     for (; i < n; i++) y[i] *= a;
 }
 
-/* exp(x) for x <= 0 (softmax weights): x = k ln2 + r, |r| <= ln2/2, a degree-6
- * polynomial for e^r (error ~2 ulp), 2^k from the exponent bits; below -87.3
- * the result flushes to 0. */
-FLT_AVX2 static __m256 exp_neg_avx2(__m256 x) {
-    const __m256 lo = _mm256_set1_ps(-87.33654f);
-    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-    x = _mm256_max_ps(x, lo);
-    __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-    p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    return _mm256_andnot_ps(under, p);
-}
-
 FLT_AVX2 static void exp_sub_avx2(float *p, float m, int64_t n) {
     __m256 vm = _mm256_set1_ps(m);
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, exp_neg_avx2(_mm256_sub_ps(_mm256_loadu_ps(p + i), vm)));
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(p + i, flt_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(p + i), vm)));
     if (i < n) {
         float t[8] = {0};
         for (int64_t j = i; j < n; j++) t[j - i] = p[j] - m;
-        _mm256_storeu_ps(t, exp_neg_avx2(_mm256_loadu_ps(t)));
+        _mm256_storeu_ps(t, flt_avx2_exp(_mm256_loadu_ps(t)));
         for (int64_t j = i; j < n; j++) p[j] = t[j - i];
     }
 }
@@ -195,12 +165,12 @@ FLT_AVX2 static float softmax_row(float *s, int64_t lim, float *m, float *l) {
     float c = *m == -INFINITY ? 0.0f : expf(*m - mn);
     __m256 vm = _mm256_set1_ps(mn), sum = _mm256_setzero_ps();
     for (int64_t g = 0; g < ng; g++) {
-        __m256 p = exp_neg_avx2(_mm256_sub_ps(v[g], vm));
+        __m256 p = flt_avx2_exp(_mm256_sub_ps(v[g], vm));
         sum = _mm256_add_ps(sum, p);
         _mm256_storeu_ps(s + 8 * g, p);
     }
     for (int64_t g = ng; g < KB_MAX / 8; g++) _mm256_storeu_ps(s + 8 * g, _mm256_setzero_ps());
-    *l = *l * c + hsum8(sum);
+    *l = *l * c + flt_avx2_hsum(sum);
     *m = mn;
     return c;
 }

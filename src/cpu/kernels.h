@@ -44,6 +44,10 @@ typedef struct flt_kernels {
     flt_gemm_fn gemm[FLT_DTYPE_COUNT];             /* tiled products; NULL: vec_dot per pair */
     /* products over weights repacked at load (cpu/packed.h); NULL: none */
     const flt_packed_kernel *packed[FLT_DTYPE_COUNT];
+    /* y[i] = silu(a[i]) * b[i] = a[i] / (1 + e^-a[i]) * b[i]; NULL: the plain C
+     * loop of the graph op (libm's expf). A set's e^x may differ from libm's in
+     * the last bits; each element's result depends only on a[i] and b[i]. */
+    void (*swiglu)(const float *a, const float *b, float *y, int64_t n);
 } flt_kernels;
 
 /* All returned tables are static and live forever. Thread-safe. */

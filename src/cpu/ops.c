@@ -39,13 +39,20 @@ static void op_rms_norm(const flt_graph *g, const flt_node *n, int ith, int nth)
     for (long long r = lo; r < hi; r++) {
         const float *a = (const float *)x->data + r * d;
         float *y = (float *)out->data + r * d;
-        double sum = 0.0;
-        for (int64_t i = 0; i < d; i++) sum += (double)(a[i] * a[i]);
+        /* Eight running sums, so the adds do not wait on one another; in
+         * double, so their order hardly matters. */
+        double s[8] = {0};
+        int64_t i = 0;
+        for (; i + 8 <= d; i += 8)
+            for (int j = 0; j < 8; j++) s[j] += (double)(a[i + j] * a[i + j]);
+        for (; i < d; i++) s[0] += (double)(a[i] * a[i]);
+        double sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
         float mean = (float)(sum / (double)d);
         float scale = 1.0f / sqrtf(mean + eps);
-        for (int64_t i = 0; i < d; i++) y[i] = a[i] * scale;
         if (w)
-            for (int64_t i = 0; i < d; i++) y[i] *= w[i];
+            for (i = 0; i < d; i++) y[i] = (a[i] * scale) * w[i];
+        else
+            for (i = 0; i < d; i++) y[i] = a[i] * scale;
     }
 }
 
@@ -63,9 +70,59 @@ static void op_convert(const flt_graph *g, const flt_node *n, const flt_kernels 
     }
 }
 
+static const flt_packed_kernel *mul_mat_packed(const flt_tensor *w, const flt_kernels *k) {
+    return w->packed && w->packed_for == (const void *)k ? k->packed[w->dtype] : NULL;
+}
+
+/* Where part j of nth starts among n units: parts shrink linearly, from about
+ * 2n/nth units for the first to n/nth^2 for the last. The executor hands parts
+ * out in order, so the parts still running when a thread runs out of work are
+ * the small ones and threads finish a product close together. */
+static int64_t shrinking_split(int64_t n, int j, int nth) {
+    const int64_t left = (int64_t)(nth - j) * (nth - j), all = (int64_t)nth * nth;
+    return n - (int64_t)((double)n * (double)left / (double)all);
+}
+
+/* The weight rows [*r0, *r1) of part ith of nth. Packed weights are split in
+ * whole panels, so a part is one contiguous stretch of the packed copy. */
+static void mul_mat_rows(const flt_tensor *w, const flt_packed_kernel *pk, int ith, int nth, int64_t *r0,
+                         int64_t *r1) {
+    const int64_t m = w->shape[0], P = pk ? pk->panel_rows : 1, units = (m + P - 1) / P;
+    const int64_t lo = shrinking_split(units, ith, nth) * P, hi = shrinking_split(units, ith + 1, nth) * P;
+    *r0 = lo < m ? lo : m;
+    *r1 = hi < m ? hi : m;
+}
+
+bool flt_cpu_node_weights(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth,
+                          const void **ptr, size_t *len) {
+    if (n->op == FLT_OP_RMS_NORM && n->src[1] >= 0) {
+        const flt_tensor *w = val(g, n->src[1]);
+        *ptr = w->data;
+        *len = flt_tensor_nbytes(w);
+        return true;
+    }
+    if (n->op != FLT_OP_MUL_MAT) return false;
+    const flt_tensor *w = val(g, n->src[0]);
+    const flt_packed_kernel *pk = mul_mat_packed(w, k);
+    int64_t r0, r1;
+    mul_mat_rows(w, pk, ith, nth, &r0, &r1);
+    if (r1 <= r0) return false;
+    if (pk) {
+        size_t pb = pk->panel_bytes(w->shape[1]);
+        int64_t P = pk->panel_rows;
+        *ptr = (const char *)w->packed + (size_t)(r0 / P) * pb;
+        *len = (size_t)((r1 - r0 + P - 1) / P) * pb;
+    } else {
+        size_t wb = flt_tensor_row_bytes(w);
+        *ptr = (const char *)w->data + (size_t)r0 * wb;
+        *len = (size_t)(r1 - r0) * wb;
+    }
+    return true;
+}
+
 static void op_mul_mat(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth) {
     const flt_tensor *w = val(g, n->src[0]), *x = val(g, n->src[1]), *out = val(g, n->out);
-    int64_t m = w->shape[0], kk = w->shape[1], nt = x->shape[0];
+    int64_t kk = w->shape[1], nt = x->shape[0], m = w->shape[0];
     size_t wb = flt_tensor_row_bytes(w), xb = flt_tensor_row_bytes(x);
     flt_vec_dot_fn dot = k->vec_dot[w->dtype];
     flt_gemm_fn gemm = k->gemm[w->dtype];
@@ -74,14 +131,12 @@ static void op_mul_mat(const flt_graph *g, const flt_node *n, const flt_kernels 
      * cache, so the weights a thread reads from memory serve a whole block. */
     int64_t tb = (int64_t)(((size_t)1 << 20) / (xb ? xb : 1));
     if (tb < 16) tb = 16;
-    const flt_packed_kernel *pk = w->packed && w->packed_for == (const void *)k ? k->packed[w->dtype] : NULL;
+    const flt_packed_kernel *pk = mul_mat_packed(w, k);
     if (pk) {
         /* Weights repacked at load (cpu/packed.h): a thread's share is a run of
          * whole panels, one contiguous stretch of memory. */
-        const int64_t P = pk->panel_rows, np = (m + P - 1) / P;
-        long long p0, p1;
-        flt_split(np, ith, nth, &p0, &p1);
-        const int64_t r0 = (int64_t)p0 * P, r1 = (int64_t)p1 * P < m ? (int64_t)p1 * P : m;
+        int64_t r0, r1;
+        mul_mat_rows(w, pk, ith, nth, &r0, &r1);
         if (r1 <= r0) return;
         for (int64_t t0 = 0; t0 < nt; t0 += tb) {
             int64_t nb = nt - t0 < tb ? nt - t0 : tb;
@@ -91,8 +146,8 @@ static void op_mul_mat(const flt_graph *g, const flt_node *n, const flt_kernels 
     }
     /* Each thread owns a band of weight rows; inside it, a small block of rows
      * is reused across all tokens while it is in cache. */
-    long long lo, hi;
-    flt_split(m, ith, nth, &lo, &hi);
+    int64_t lo, hi;
+    mul_mat_rows(w, NULL, ith, nth, &lo, &hi);
     enum { RB = 16 };
     if (gemm) {
         /* The kernel tiles the band x token block in registers. The result
@@ -100,19 +155,19 @@ static void op_mul_mat(const flt_graph *g, const flt_node *n, const flt_kernels 
         enum { GB = 32 };   /* weight rows per call: stay in L1/L2 while a token block passes */
         for (int64_t t0 = 0; t0 < nt; t0 += tb) {
             int64_t nb = nt - t0 < tb ? nt - t0 : tb;
-            for (long long r0 = lo; r0 < hi; r0 += GB) {
-                long long nr = hi - r0 < GB ? hi - r0 : GB;
+            for (int64_t r0 = lo; r0 < hi; r0 += GB) {
+                int64_t nr = hi - r0 < GB ? hi - r0 : GB;
                 gemm(kk, (const char *)w->data + (size_t)r0 * wb, wb, nr, (const char *)x->data + (size_t)t0 * xb, xb,
                      nb, &o[t0 * m + r0], m);
             }
         }
         return;
     }
-    for (long long r0 = lo; r0 < hi; r0 += RB) {
-        long long r1 = r0 + RB < hi ? r0 + RB : hi;
+    for (int64_t r0 = lo; r0 < hi; r0 += RB) {
+        int64_t r1 = r0 + RB < hi ? r0 + RB : hi;
         for (int64_t t = 0; t < nt; t++) {
             const char *xr = (const char *)x->data + (size_t)t * xb;
-            for (long long r = r0; r < r1; r++)
+            for (int64_t r = r0; r < r1; r++)
                 dot(kk, (const char *)w->data + (size_t)r * wb, xr, &o[t * m + r]);
         }
     }
@@ -127,12 +182,16 @@ static void op_add(const flt_graph *g, const flt_node *n, int ith, int nth) {
     for (long long i = lo; i < hi; i++) y[i] = a[i] + b[i];
 }
 
-static void op_swiglu(const flt_graph *g, const flt_node *n, int ith, int nth) {
+static void op_swiglu(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth) {
     const float *a = val(g, n->src[0])->data, *b = val(g, n->src[1])->data;
     const flt_tensor *out = val(g, n->out);
     float *y = out->data;
     long long lo, hi;
     flt_split(flt_tensor_nelem(out), ith, nth, &lo, &hi);
+    if (k->swiglu) {
+        k->swiglu(a + lo, b + lo, y + lo, hi - lo);
+        return;
+    }
     for (long long i = lo; i < hi; i++) y[i] = a[i] / (1.0f + expf(-a[i])) * b[i];
 }
 
@@ -144,23 +203,34 @@ static void op_rope(const flt_graph *g, const flt_node *n, int ith, int nth) {
     int n_rot = n->ip[0];
     float base = n->fp[0], fscale = n->fp[1];
     float theta_scale = powf(base, -2.0f / (float)n_rot);
+    /* The rotation of a pair depends on the token, not the head: one table of
+     * cosines and sines per token serves all its heads. */
+    float cs[FLT_ATTN_MAX_HEAD_DIM];
+    int64_t cs_tok = -1;
     long long lo, hi;
     flt_split(nt * nh, ith, nth, &lo, &hi);
     for (long long th = lo; th < hi; th++) {
         int64_t t = th / nh;
         const float *a = (const float *)x->data + th * hd;
         float *y = (float *)out->data + th * hd;
-        /* The angle advances by repeated multiplication, as the GGUF reference
-         * implementation does, so the rotations round the same way. */
-        float theta = (float)pos[t];
+        if (t != cs_tok) {
+            /* The angle advances by repeated multiplication, as the GGUF
+             * reference implementation does, so the rotations round the same way. */
+            float theta = (float)pos[t];
+            for (int i = 0; i < n_rot; i += 2) {
+                float f = ff ? ff[i / 2] : 1.0f;
+                float ang = fscale * (theta / f);
+                cs[i] = cosf(ang);
+                cs[i + 1] = sinf(ang);
+                theta *= theta_scale;
+            }
+            cs_tok = t;
+        }
         for (int i = 0; i < n_rot; i += 2) {
-            float f = ff ? ff[i / 2] : 1.0f;
-            float ang = fscale * (theta / f);
-            float c = cosf(ang), s = sinf(ang);
+            float c = cs[i], s = cs[i + 1];
             float x0 = a[i], x1 = a[i + 1];
             y[i] = x0 * c - x1 * s;
             y[i + 1] = x0 * s + x1 * c;
-            theta *= theta_scale;
         }
         for (int64_t i = n_rot; i < hd; i++) y[i] = a[i];
     }
@@ -190,7 +260,7 @@ void flt_cpu_node(const flt_graph *g, const flt_node *n, const flt_kernels *k, i
     case FLT_OP_CONVERT: op_convert(g, n, k, ith, nth); break;
     case FLT_OP_MUL_MAT: op_mul_mat(g, n, k, ith, nth); break;
     case FLT_OP_ADD: op_add(g, n, ith, nth); break;
-    case FLT_OP_SWIGLU: op_swiglu(g, n, ith, nth); break;
+    case FLT_OP_SWIGLU: op_swiglu(g, n, k, ith, nth); break;
     case FLT_OP_ROPE: op_rope(g, n, ith, nth); break;
     case FLT_OP_ATTENTION: op_attention(g, n, k, ith, nth); break;
     case FLT_OP_CUSTOM: n->desc->run(g, n, k, ith, nth); break;

@@ -109,7 +109,8 @@ int flt_op_rope(flt_graph *g, int x, int pos, int freq_factors, int n_rot, float
     if (t->dtype != FLT_F32 || t->ndim != 3 || p->dtype != FLT_I32 || p->ndim != 1 ||
         p->shape[0] != t->shape[0])
         return bad(g, "rope", "x F32 [n, heads, hd] and positions I32 [n]");
-    if (n_rot <= 0 || n_rot % 2 || n_rot > t->shape[2]) return bad(g, "rope", "rotary dims");
+    if (n_rot <= 0 || n_rot % 2 || n_rot > t->shape[2] || n_rot > FLT_ATTN_MAX_HEAD_DIM)
+        return bad(g, "rope", "rotary dims");
     if (freq_factors >= 0) {
         const flt_tensor *f = T(g, freq_factors);
         if (f->dtype != FLT_F32 || flt_tensor_nelem(f) < n_rot / 2)

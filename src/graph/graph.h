@@ -35,7 +35,7 @@ typedef enum flt_op {
 } flt_op;
 
 #define FLT_NODE_MAX_SRC 16 /* format importers split wider variadic ops */
-#define FLT_ATTN_MAX_HEAD_DIM 1024 /* attention keeps one head row on the stack */
+#define FLT_ATTN_MAX_HEAD_DIM 1024 /* attention keeps one head row on the stack; also caps rope's rotary dims */
 
 typedef enum flt_value_kind {
     FLT_VALUE_EXTERNAL = 0,

@@ -256,6 +256,75 @@ static void wait_done(atomic_int *done, int target) {
     while (atomic_load_explicit(done, memory_order_acquire) < target) flt_pool_backoff(&spins);
 }
 
+/* A part a thread took before it could run it: a thread that has to wait for
+ * its inputs first claims a part of the next product with a weight matrix and
+ * prefetches that part's weights into its cache while it waits, so the time
+ * spent waiting at a node boundary (for the other threads' last parts, or for
+ * the small nodes the caller's thread runs alone) still moves weights from
+ * memory. Which thread runs which part never changes a result. */
+typedef struct {
+    int node, part;          /* node -1: none claimed */
+    const char *pf, *pf_end; /* weights of the claimed part still to prefetch */
+} claim;
+
+/* At most this much of a claimed part is prefetched: about half of a 2 MiB L2,
+ * so it is still there when the part runs. */
+#define FLT_PREFETCH_MAX ((size_t)1 << 20)
+/* Nodes looked ahead for a product to claim. */
+#define FLT_CLAIM_LOOKAHEAD 16
+
+static void claim_ahead(const exec_ctx *c, int i, claim *cl) {
+    const flt_graph *g = c->g;
+    const flt_graph_exec *x = c->x;
+    if (cl->node >= 0) return;
+    for (int m = i; m < g->n_nodes && m < i + FLT_CLAIM_LOOKAHEAD; m++) {
+        int p = x->parts[m];
+        if (p == 1) continue;
+        if (g->nodes[m].op != FLT_OP_MUL_MAT) return;
+        int j = atomic_fetch_add_explicit(&((atomic_int *)x->counters)[m], 1, memory_order_relaxed);
+        if (j >= p) return;
+        cl->node = m;
+        cl->part = j;
+        const void *ptr;
+        size_t len;
+        if (flt_cpu_node_weights(g, &g->nodes[m], c->k, j, p, &ptr, &len)) {
+            cl->pf = ptr;
+            cl->pf_end = cl->pf + (len < FLT_PREFETCH_MAX ? len : FLT_PREFETCH_MAX);
+        }
+        return;
+    }
+}
+
+/* wait_done, prefetching the claimed part's weights (a few lines at a time, so
+ * the wait still ends soon after `done` reaches target). */
+static void wait_prefetching(atomic_int *done, int target, claim *cl) {
+    int spins = 0;
+    while (atomic_load_explicit(done, memory_order_acquire) < target) {
+        if (cl->pf < cl->pf_end) {
+            const char *e = cl->pf + 1024 < cl->pf_end ? cl->pf + 1024 : cl->pf_end;
+            for (; cl->pf < e; cl->pf += 64) __builtin_prefetch(cl->pf, 0, 2);
+            continue;
+        }
+        flt_pool_backoff(&spins);
+    }
+}
+
+/* The caller's thread runs the single-part nodes, and the small weights they
+ * read (norm vectors) have been pushed out of its cache by the products since
+ * the last token: near the end of the products before a run of single nodes it
+ * prefetches them, so the single nodes, which the other threads wait for, do
+ * not wait on memory. */
+static void prefetch_singles(const exec_ctx *c, int i) {
+    const flt_graph *g = c->g;
+    for (int m = i; m < g->n_nodes && m < i + FLT_CLAIM_LOOKAHEAD && c->x->parts[m] == 1; m++) {
+        const void *ptr;
+        size_t len;
+        if (!flt_cpu_node_weights(g, &g->nodes[m], c->k, 0, 1, &ptr, &len)) continue;
+        if (len > ((size_t)64 << 10)) len = (size_t)64 << 10;
+        for (size_t o = 0; o < len; o += 64) __builtin_prefetch((const char *)ptr + o, 0, 2);
+    }
+}
+
 static void exec_job(void *arg, int ith, int nth) {
     (void)nth;
     const exec_ctx *c = arg;
@@ -263,28 +332,48 @@ static void exec_job(void *arg, int ith, int nth) {
     const flt_graph_exec *x = c->x;
     atomic_int *next = x->counters;
     atomic_int *done = &((done_ctr *)x->done)->done;
+    claim cl = {-1, 0, NULL, NULL};
+    int pend = 0; /* single nodes run here and not yet counted in done */
+    int pf_singles = -1; /* last node whose following single nodes' weights were prefetched */
     /* `done` counts finished parts, so "done >= cum[i]" means "every part of
      * every node before i is finished" only while no thread has gone past node
      * i: every thread stops at every sync point, including those of nodes it
-     * does not run. */
+     * does not run. A part claimed ahead is run when its thread reaches its
+     * node, so that still holds. */
     for (int i = 0; i < g->n_nodes; i++) {
         int p = x->parts[i];
+        if (pend && (p > 1 || x->sync[i])) {
+            atomic_fetch_add_explicit(done, pend, memory_order_release);
+            pend = 0;
+        }
+        if (x->sync[i] && atomic_load_explicit(done, memory_order_acquire) < x->cum[i]) {
+            claim_ahead(c, i, &cl);
+            wait_prefetching(done, x->cum[i], &cl);
+        }
         if (p == 1) {
-            if (x->sync[i]) wait_done(done, x->cum[i]);
             if (ith != 0) continue;
             flt_cpu_node(g, &g->nodes[i], c->k, 0, 1);
-            atomic_fetch_add_explicit(done, 1, memory_order_release);
+            pend++;
             continue;
         }
-        if (x->sync[i]) wait_done(done, x->cum[i]);
+        if (cl.node == i) {
+            flt_cpu_node(g, &g->nodes[i], c->k, cl.part, p);
+            atomic_fetch_add_explicit(done, 1, memory_order_release);
+            cl = (claim){-1, 0, NULL, NULL};
+        }
         for (;;) {
             int j = atomic_fetch_add_explicit(&next[i], 1, memory_order_relaxed);
             if (j >= p) break;
+            if (ith == 0 && j >= p - 2 && pf_singles < i) {
+                prefetch_singles(c, i + 1);
+                pf_singles = i;
+            }
             flt_cpu_node(g, &g->nodes[i], c->k, j, p);
             atomic_fetch_add_explicit(done, 1, memory_order_release);
         }
     }
     /* The caller returns only when every part is done (outputs are read next). */
+    if (pend) atomic_fetch_add_explicit(done, pend, memory_order_release);
     if (ith == 0) wait_done(done, x->cum[g->n_nodes]);
 }
 

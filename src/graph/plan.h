@@ -58,4 +58,10 @@ flintrt_status flt_graph_run_exec(const flt_graph *g, flt_pool *pool, const flt_
  * thread. The bytes written must not depend on nth. */
 void flt_cpu_node(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth);
 
+/* The weights part ith of nth of node n will read from memory (a product's
+ * share of its matrix, a norm's weight vector), if any: the executor prefetches
+ * them ahead of the part. */
+bool flt_cpu_node_weights(const flt_graph *g, const flt_node *n, const flt_kernels *k, int ith, int nth,
+                          const void **ptr, size_t *len);
+
 #endif
