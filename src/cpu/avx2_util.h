@@ -5,6 +5,7 @@
 #define FLT_CPU_AVX2_UTIL_H
 
 #include <immintrin.h>
+#include <math.h>
 
 #define FLT_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -49,13 +50,13 @@ FLT_AVX2 static inline __m256i flt_avx2_q8_lane(__m256 x, __m256 id) {
 }
 
 /* e^x: x = k ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r (error ~2
- * ulp), 2^k from the exponent bits. Below -87.3 the result flushes to 0; x is
- * clamped at 88 above (e^88 is finite), which no caller distinguishes from
- * overflow. */
+ * ulp), 2^k from the exponent bits in two halves (k reaches 128 near the top
+ * of the float range). Below -87.3 the result flushes to 0; above ln(FLT_MAX)
+ * it is +inf, as libm's expf. */
 FLT_AVX2 static inline __m256 flt_avx2_exp(__m256 x) {
-    const __m256 lo = _mm256_set1_ps(-87.33654f);
-    __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-    x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.0f));
+    const __m256 lo = _mm256_set1_ps(-87.33654f), hi = _mm256_set1_ps(88.72283935546875f);
+    const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ), over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
     __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
     r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
@@ -66,9 +67,14 @@ FLT_AVX2 static inline __m256 flt_avx2_exp(__m256 x) {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-    p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    return _mm256_andnot_ps(under, p);
+    const __m256i ki = _mm256_cvtps_epi32(k), k1 = _mm256_srai_epi32(ki, 1), k2 = _mm256_sub_epi32(ki, k1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    /* multiplying by powers of two is exact until the final rounding, so the
+     * split changes no bit of a result that 2^k in one piece could express */
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, bias), 23)));
+    p = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, bias), 23)));
+    p = _mm256_andnot_ps(under, p);
+    return _mm256_blendv_ps(p, _mm256_set1_ps(INFINITY), over);
 }
 
 #endif
