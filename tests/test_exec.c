@@ -110,6 +110,10 @@ static int build(flt_graph *g, model *m) {
     return x;
 }
 
+/* Tests of the executor's put-back path: waiting threads give back every part
+ * they claimed ahead. */
+static int g_put_back;
+
 /* Run the graph from a fresh copy of the model; returns the output (malloc'd). */
 static float *run_model(const model *src, int threads, int force_split, const flt_kernels *k, int repeats,
                         bool *stable) {
@@ -125,6 +129,7 @@ static float *run_model(const model *src, int threads, int force_split, const fl
     flt_graph_exec x;
     flt_graph_exec_init(&x);
     x.force_split = force_split;
+    x.put_back_claims = g_put_back;
     for (int r = 0; r < repeats; r++) {
         memcpy(m, src, sizeof *m);
         flt_graph_reset(&g);
@@ -164,15 +169,19 @@ static void test_executor_bit_identical(void) {
         bool finite = true;
         for (int i = 0; i < NT * D; i++) finite = finite && isfinite(ref[i]);
         CHECKF(finite, "%s: finite output", sets[s]->name);
-        struct { int threads, force, reps; } cfg[] = {
-            {1, 1, 2}, {2, 0, 5}, {2, 1, 20}, {2, 2, 20}, {3, 1, 5}, {3, 2, 5}, {8, 1, 3},
+        struct { int threads, force, reps, put_back; } cfg[] = {
+            {1, 1, 2, 0}, {2, 0, 5, 0}, {2, 1, 20, 0}, {2, 2, 20, 0}, {3, 1, 5, 0}, {3, 2, 5, 0}, {8, 1, 3, 0},
+            {2, 1, 20, 1}, {3, 2, 5, 1}, {8, 1, 3, 1},
         };
         for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
             /* Races show up with repetition: the F32 graph repeats most. */
             int reps = g_wtype == FLT_F32 ? cfg[c].reps : 2;
+            g_put_back = cfg[c].put_back;
             float *o = run_model(m, cfg[c].threads, cfg[c].force, sets[s], reps, &stable);
-            CHECKF(memcmp(o, ref, NT * D * sizeof(float)) == 0, "%s weights, %s, %d threads, split mode %d: same bits as serial",
-                   flt_dtype_info(g_wtype)->name, sets[s]->name, cfg[c].threads, cfg[c].force);
+            g_put_back = 0;
+            CHECKF(memcmp(o, ref, NT * D * sizeof(float)) == 0,
+                   "%s weights, %s, %d threads, split mode %d%s: same bits as serial", flt_dtype_info(g_wtype)->name,
+                   sets[s]->name, cfg[c].threads, cfg[c].force, cfg[c].put_back ? ", claims put back" : "");
             CHECKF(stable, "%s weights, %s, %d threads: the same bits on every run", flt_dtype_info(g_wtype)->name,
                    sets[s]->name, cfg[c].threads);
             free(o);

@@ -12,9 +12,6 @@
 /* An idle worker spins this long before parking: long enough to bridge the gap
  * between two tokens of a generation loop, short enough not to steal a core. */
 #define FLT_POOL_SPIN_NS 300000
-/* Pauses before a wait inside a job starts yielding the CPU. A pause is 10-150
- * cycles depending on the core, so this is a few microseconds. */
-#define FLT_WAIT_SPIN 256
 
 /* Fields written by different threads live on separate cache lines. */
 struct flt_pool {
@@ -49,7 +46,7 @@ static void cpu_relax(void) {
 }
 
 void flt_pool_backoff(int *spins) {
-    if (++*spins < FLT_WAIT_SPIN) cpu_relax();
+    if (++*spins < FLT_POOL_WAIT_SPIN) cpu_relax();
     else sched_yield();
 }
 

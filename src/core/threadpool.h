@@ -38,7 +38,10 @@ void flt_pool_run_dynamic(flt_pool *p, flt_pool_fn fn, void *ctx);
 void flt_pool_barrier(flt_pool *p);
 
 /* Bounded busy-wait helper for waits inside a job: call with a counter that
- * starts at 0; it spins with a pause at first and then yields the CPU. */
+ * starts at 0; it spins with a pause at first and then, once the counter has
+ * reached FLT_POOL_WAIT_SPIN, yields the CPU. A pause is 10-150 cycles
+ * depending on the core, so the spinning lasts a few microseconds. */
+#define FLT_POOL_WAIT_SPIN 256
 void flt_pool_backoff(int *spins);
 
 /* Split [0, n) into nth nearly equal contiguous parts; part ith is [*lo, *hi).

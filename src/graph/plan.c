@@ -1,6 +1,7 @@
 #include "graph/plan.h"
 
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -113,6 +114,13 @@ typedef struct {
     alignas(64) atomic_int done;
 } done_ctr;
 
+/* Per node: the next part to hand out, and the parts claimed ahead and then
+ * put back (bit j: part j), see claim_ahead. */
+typedef struct {
+    atomic_int next;
+    _Atomic uint64_t returned;
+} node_ctr;
+
 void flt_graph_exec_init(flt_graph_exec *x) { memset(x, 0, sizeof *x); }
 
 void flt_graph_exec_free(flt_graph_exec *x) {
@@ -137,7 +145,7 @@ static flintrt_status exec_reserve(flt_graph_exec *x, int n_nodes, flt_err *e) {
     int *parts = flt_malloc_array((size_t)cap, sizeof *parts);
     unsigned char *sync = flt_malloc_array((size_t)cap, 1);
     int *cum = flt_malloc_array((size_t)cap + 1, sizeof *cum);
-    atomic_int *ctr = flt_malloc_array((size_t)cap, sizeof *ctr);
+    node_ctr *ctr = flt_malloc_array((size_t)cap, sizeof *ctr);
     range *rg = flt_malloc_array((size_t)cap * 2 * (FLT_NODE_MAX_SRC + 2), sizeof *rg); /* two lists */
     if (!parts || !sync || !cum || !ctr || !rg) {
         free(parts); free(sync); free(cum); free(ctr); free(rg);
@@ -261,11 +269,17 @@ static void wait_done(atomic_int *done, int target) {
  * prefetches that part's weights into its cache while it waits, so the time
  * spent waiting at a node boundary (for the other threads' last parts, or for
  * the small nodes the caller's thread runs alone) still moves weights from
- * memory. Which thread runs which part never changes a result. */
+ * memory. A wait long enough to start yielding the CPU (a loaded machine) puts
+ * the part back, so a descheduled thread holds no work the others need; the
+ * first thread to reach the node after that runs it. Which thread runs which
+ * part never changes a result. */
 typedef struct {
     int node, part;          /* node -1: none claimed */
+    bool put_back;           /* in node_ctr.returned, for anyone to take */
     const char *pf, *pf_end; /* weights of the claimed part still to prefetch */
 } claim;
+
+#define NO_CLAIM ((claim){-1, 0, false, NULL, NULL})
 
 /* At most this much of a claimed part is prefetched: about half of a 2 MiB L2,
  * so it is still there when the part runs. */
@@ -276,15 +290,16 @@ typedef struct {
 static void claim_ahead(const exec_ctx *c, int i, claim *cl) {
     const flt_graph *g = c->g;
     const flt_graph_exec *x = c->x;
+    node_ctr *ctr = x->counters;
     if (cl->node >= 0) return;
     for (int m = i; m < g->n_nodes && m < i + FLT_CLAIM_LOOKAHEAD; m++) {
         int p = x->parts[m];
         if (p == 1) continue;
-        if (g->nodes[m].op != FLT_OP_MUL_MAT) return;
-        int j = atomic_fetch_add_explicit(&((atomic_int *)x->counters)[m], 1, memory_order_relaxed);
+        /* a part put back is one bit of a 64-bit mask */
+        if (g->nodes[m].op != FLT_OP_MUL_MAT || p > 64) return;
+        int j = atomic_fetch_add_explicit(&ctr[m].next, 1, memory_order_relaxed);
         if (j >= p) return;
-        cl->node = m;
-        cl->part = j;
+        *cl = (claim){m, j, false, NULL, NULL};
         const void *ptr;
         size_t len;
         if (flt_cpu_node_weights(g, &g->nodes[m], c->k, j, p, &ptr, &len)) {
@@ -297,7 +312,7 @@ static void claim_ahead(const exec_ctx *c, int i, claim *cl) {
 
 /* wait_done, prefetching the claimed part's weights (a few lines at a time, so
  * the wait still ends soon after `done` reaches target). */
-static void wait_prefetching(atomic_int *done, int target, claim *cl) {
+static void wait_prefetching(const exec_ctx *c, atomic_int *done, int target, claim *cl) {
     int spins = 0;
     while (atomic_load_explicit(done, memory_order_acquire) < target) {
         if (cl->pf < cl->pf_end) {
@@ -305,7 +320,26 @@ static void wait_prefetching(atomic_int *done, int target, claim *cl) {
             for (; cl->pf < e; cl->pf += 64) __builtin_prefetch(cl->pf, 0, 2);
             continue;
         }
+        if ((spins >= FLT_POOL_WAIT_SPIN - 1 || c->x->put_back_claims) && cl->node >= 0 && !cl->put_back) {
+            node_ctr *ctr = c->x->counters;
+            atomic_fetch_or_explicit(&ctr[cl->node].returned, (uint64_t)1 << cl->part, memory_order_relaxed);
+            cl->put_back = true;
+        }
         flt_pool_backoff(&spins);
+    }
+}
+
+/* Run the parts of node i put back by the threads that claimed them. */
+static void run_returned(const exec_ctx *c, int i, atomic_int *done) {
+    node_ctr *ctr = c->x->counters;
+    uint64_t m;
+    while ((m = atomic_load_explicit(&ctr[i].returned, memory_order_relaxed)) != 0) {
+        const uint64_t bit = m & (~m + 1);
+        if (!(atomic_fetch_and_explicit(&ctr[i].returned, ~bit, memory_order_relaxed) & bit)) continue;
+        int j = 0;
+        while (!((bit >> j) & 1)) j++;
+        flt_cpu_node(c->g, &c->g->nodes[i], c->k, j, c->x->parts[i]);
+        atomic_fetch_add_explicit(done, 1, memory_order_release);
     }
 }
 
@@ -330,9 +364,9 @@ static void exec_job(void *arg, int ith, int nth) {
     const exec_ctx *c = arg;
     const flt_graph *g = c->g;
     const flt_graph_exec *x = c->x;
-    atomic_int *next = x->counters;
+    node_ctr *ctr = x->counters;
     atomic_int *done = &((done_ctr *)x->done)->done;
-    claim cl = {-1, 0, NULL, NULL};
+    claim cl = NO_CLAIM;
     int pend = 0; /* single nodes run here and not yet counted in done */
     int pf_singles = -1; /* last node whose following single nodes' weights were prefetched */
     /* `done` counts finished parts, so "done >= cum[i]" means "every part of
@@ -348,7 +382,7 @@ static void exec_job(void *arg, int ith, int nth) {
         }
         if (x->sync[i] && atomic_load_explicit(done, memory_order_acquire) < x->cum[i]) {
             claim_ahead(c, i, &cl);
-            wait_prefetching(done, x->cum[i], &cl);
+            wait_prefetching(c, done, x->cum[i], &cl);
         }
         if (p == 1) {
             if (ith != 0) continue;
@@ -357,12 +391,16 @@ static void exec_job(void *arg, int ith, int nth) {
             continue;
         }
         if (cl.node == i) {
-            flt_cpu_node(g, &g->nodes[i], c->k, cl.part, p);
-            atomic_fetch_add_explicit(done, 1, memory_order_release);
-            cl = (claim){-1, 0, NULL, NULL};
+            const uint64_t bit = (uint64_t)1 << cl.part;
+            /* a part put back is this thread's again unless someone took it */
+            if (!cl.put_back || (atomic_fetch_and_explicit(&ctr[i].returned, ~bit, memory_order_relaxed) & bit)) {
+                flt_cpu_node(g, &g->nodes[i], c->k, cl.part, p);
+                atomic_fetch_add_explicit(done, 1, memory_order_release);
+            }
+            cl = NO_CLAIM;
         }
         for (;;) {
-            int j = atomic_fetch_add_explicit(&next[i], 1, memory_order_relaxed);
+            int j = atomic_fetch_add_explicit(&ctr[i].next, 1, memory_order_relaxed);
             if (j >= p) break;
             if (ith == 0 && j >= p - 2 && pf_singles < i) {
                 prefetch_singles(c, i + 1);
@@ -371,6 +409,7 @@ static void exec_job(void *arg, int ith, int nth) {
             flt_cpu_node(g, &g->nodes[i], c->k, j, p);
             atomic_fetch_add_explicit(done, 1, memory_order_release);
         }
+        run_returned(c, i, done);
     }
     /* The caller returns only when every part is done (outputs are read next). */
     if (pend) atomic_fetch_add_explicit(done, pend, memory_order_release);
@@ -392,8 +431,11 @@ flintrt_status flt_graph_run_exec(const flt_graph *g, flt_pool *pool, const flt_
         for (int i = 0; i < g->n_nodes; i++) flt_cpu_node(g, &g->nodes[i], k, 0, 1);
         return FLINTRT_OK;
     }
-    atomic_int *next = x->counters;
-    for (int i = 0; i < g->n_nodes; i++) atomic_store_explicit(&next[i], 0, memory_order_relaxed);
+    node_ctr *ctr = x->counters;
+    for (int i = 0; i < g->n_nodes; i++) {
+        atomic_store_explicit(&ctr[i].next, 0, memory_order_relaxed);
+        atomic_store_explicit(&ctr[i].returned, 0, memory_order_relaxed);
+    }
     atomic_store_explicit(&((done_ctr *)x->done)->done, 0, memory_order_relaxed);
     exec_ctx c = {g, k, x};
     flt_pool_run_dynamic(pool, exec_job, &c);

@@ -43,6 +43,7 @@ typedef struct flt_graph_exec {
     void *ranges;     /* scratch of the hazard analysis */
     int cap_ranges;
     int force_split;  /* tests: 1 cuts every node into the most parts, 2 every other node */
+    int put_back_claims; /* tests: a waiting thread puts back every part it claimed ahead at once */
     void *done;       /* parts finished in this run (atomic, own cache line) */
 } flt_graph_exec;
 
