@@ -49,6 +49,22 @@ FLT_AVX2 static inline __m256i flt_avx2_q8_lane(__m256 x, __m256 id) {
     return _mm256_cvttps_epi32(flt_avx2_round_half_away(v));
 }
 
+/* The first `valid` of the 8 lanes (none for valid <= 0, all from 8 up): the
+ * rows of a panel that exist, when a matrix ends inside one. */
+FLT_AVX2 static inline __m256i flt_avx2_lane_mask(int valid) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Load / store the first `valid` floats at o (zeros / nothing for the rest). */
+FLT_AVX2 static inline __m256 flt_avx2_load_first(const float *o, int valid) {
+    return valid >= 8 ? _mm256_loadu_ps(o) : _mm256_maskload_ps(o, flt_avx2_lane_mask(valid));
+}
+
+FLT_AVX2 static inline void flt_avx2_store_first(float *o, int valid, __m256 v) {
+    if (valid >= 8) _mm256_storeu_ps(o, v);
+    else _mm256_maskstore_ps(o, flt_avx2_lane_mask(valid), v);
+}
+
 /* e^x: x = k ln2 + r, |r| <= ln2/2, a degree-6 polynomial for e^r (error ~2
  * ulp), 2^k from the exponent bits in two halves (k reaches 128 near the top
  * of the float range). Below -87.3 the result flushes to 0; above ln(FLT_MAX)

@@ -374,6 +374,9 @@ static void avx2_init(void) {
     flt_avx2_set = flt_avx2_base;
     flt_avx2_set.packed[FLT_Q4_0] = flt_packed_q4_0_avx2();
     flt_avx2_set.packed[FLT_Q8_0] = flt_packed_q8_0_avx2();
+    flt_avx2_set.packed[FLT_Q4_K] = flt_packed_q4_k_avx2();
+    flt_avx2_set.packed[FLT_Q6_K] = flt_packed_q6_k_avx2();
+    flt_avx2_set.packed[FLT_F16] = flt_packed_f16_avx2();
 }
 
 const flt_kernels *flt_kernels_avx2_table(void) {

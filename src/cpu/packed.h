@@ -51,5 +51,8 @@ const flt_packed_kernel *flt_packed_f16_avx512(void);
 /* ...and of the AVX2 set (no VNNI: Zen 3 and older). */
 const flt_packed_kernel *flt_packed_q4_0_avx2(void);
 const flt_packed_kernel *flt_packed_q8_0_avx2(void);
+const flt_packed_kernel *flt_packed_q4_k_avx2(void);
+const flt_packed_kernel *flt_packed_q6_k_avx2(void);
+const flt_packed_kernel *flt_packed_f16_avx2(void);
 
 #endif

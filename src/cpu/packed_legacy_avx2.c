@@ -118,20 +118,6 @@ FLT_TILE __m256 scales8(const unsigned char *p) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
-/* lanes below `valid` (1..8) */
-FLT_TILE __m256i row_mask(int valid) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-FLT_TILE __m256 acc_load(const float *o, int valid) {
-    return valid >= PR ? _mm256_loadu_ps(o) : _mm256_maskload_ps(o, row_mask(valid));
-}
-
-FLT_TILE void acc_store(float *o, int valid, __m256 v) {
-    if (valid >= PR) _mm256_storeu_ps(o, v);
-    else _mm256_maskstore_ps(o, row_mask(valid), v);
-}
-
 /* Activation scales of blocks [kb0, kb0 + kn) of tokens [0, tn), token t's at
  * t * kn; for Q4_0 also the int16 pair that starts a lane's two slots: -8 times
  * the sum of the quants at columns 4g, 4g+1 (g = 0..7, slot 0) and at 4g+2,
@@ -173,7 +159,7 @@ FLT_TILE void q4_tile(const int NP, const int NT, const unsigned char *w, size_t
     __m256 acc[4][4];
     for (int p = 0; p < NP; p++)
         for (int t = 0; t < NT; t++)
-            acc[p][t] = first ? _mm256_setzero_ps() : acc_load(out + t * ldo + PR * p, p == NP - 1 ? vlast : PR);
+            acc[p][t] = first ? _mm256_setzero_ps() : flt_avx2_load_first(out + t * ldo + PR * p, p == NP - 1 ? vlast : PR);
     for (int64_t b = 0; b < kn; b++) {
         const unsigned char *wb = w + (size_t)b * Q4_PB;
         __m256i s[4][4];
@@ -210,7 +196,7 @@ FLT_TILE void q4_tile(const int NP, const int NT, const unsigned char *w, size_t
         }
     }
     for (int p = 0; p < NP; p++)
-        for (int t = 0; t < NT; t++) acc_store(out + t * ldo + PR * p, p == NP - 1 ? vlast : PR, acc[p][t]);
+        for (int t = 0; t < NT; t++) flt_avx2_store_first(out + t * ldo + PR * p, p == NP - 1 ? vlast : PR, acc[p][t]);
 }
 
 #define Q4_TILE_FN(NP, NT)                                                                                          \
@@ -251,7 +237,7 @@ FLT_TILE void q8_tile(const int NP, const int NT, const unsigned char *w, size_t
     __m256 acc[4][4];
     for (int p = 0; p < NP; p++)
         for (int t = 0; t < NT; t++)
-            acc[p][t] = first ? _mm256_setzero_ps() : acc_load(out + t * ldo + PR * p, p == NP - 1 ? vlast : PR);
+            acc[p][t] = first ? _mm256_setzero_ps() : flt_avx2_load_first(out + t * ldo + PR * p, p == NP - 1 ? vlast : PR);
     for (int64_t b = 0; b < kn; b++) {
         const unsigned char *wb = w + (size_t)b * Q8_PB;
         __m256i s[4][4];
@@ -267,7 +253,7 @@ FLT_TILE void q8_tile(const int NP, const int NT, const unsigned char *w, size_t
         }
     }
     for (int p = 0; p < NP; p++)
-        for (int t = 0; t < NT; t++) acc_store(out + t * ldo + PR * p, p == NP - 1 ? vlast : PR, acc[p][t]);
+        for (int t = 0; t < NT; t++) flt_avx2_store_first(out + t * ldo + PR * p, p == NP - 1 ? vlast : PR, acc[p][t]);
 }
 
 #define Q8_TILE_FN(NP, NT)                                                                                          \

@@ -37,6 +37,7 @@
 #include "cpu/kernels_avx512.h"
 
 #include "cpu/packed.h"
+#include "cpu/packed_k_util.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -66,25 +67,7 @@ static size_t q4k_panel_bytes(int64_t cols) {
 }
 
 static void q4k_pack(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst) {
-    const int64_t nb = cols / FLT_QK_K;
-    const size_t pb = (size_t)nb * SB;
-    for (int64_t p = p0; p < p1; p++) {
-        for (int64_t b = 0; b < nb; b++) {
-            uint8_t *o = (uint8_t *)dst + (size_t)p * pb + (size_t)b * SB;
-            memset(o, 0, SB);
-            for (int r = 0; r < PR; r++) {
-                const int64_t row = p * PR + r;
-                if (row >= rows) break;
-                const flt_block_q4_k *x = (const flt_block_q4_k *)((const char *)w + (size_t)row * ws) + b;
-                memcpy(o + 2 * r, &x->d, 2);
-                memcpy(o + OFF_DMIN + 2 * r, &x->dmin, 2);
-                for (int k = 0; k < 3; k++) memcpy(o + OFF_SC + 64 * k + 4 * r, x->scales + 4 * k, 4);
-                for (int c = 0; c < 4; c++)
-                    for (int g = 0; g < 8; g++)
-                        memcpy(o + OFF_QS + 512 * c + 64 * g + 4 * r, x->qs + 32 * c + 4 * g, 4);
-            }
-        }
-    }
+    flt_q4k_pack_panels(w, ws, rows, cols, p0, p1, dst, PR);
 }
 
 FLT_AVX512_INL __m512i bcast4(const void *p) {

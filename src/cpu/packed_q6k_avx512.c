@@ -46,6 +46,7 @@
  * offset table built while the current one computes. Stack use is under
  * 44 KiB (batches) or 29 KiB (few tokens) whatever cols and nt are. */
 #include "cpu/packed.h"
+#include "cpu/packed_k_util.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -94,16 +95,6 @@ static size_t q6k_panel_bytes(int64_t cols) {
     return (size_t)(cols / FLT_QK_K) * SB_BYTES;
 }
 
-/* The 256 quants (0..63) of a plain block, in column order. */
-static void q6k_decode(const flt_block_q6_k *x, uint8_t *q) {
-    for (int p = 0; p < FLT_QK_K; p++) {
-        const int h = p / 128, g = p % 128 / 32, l = p % 32;
-        const uint8_t lo = x->ql[64 * h + l + 32 * (g & 1)];
-        const int nib = g < 2 ? lo & 0x0f : lo >> 4;
-        q[p] = (uint8_t)(nib | ((x->qh[32 * h + l] >> (2 * g)) & 3) << 4);
-    }
-}
-
 static void q6k_pack(const void *w, size_t ws, int64_t rows, int64_t cols, int64_t p0, int64_t p1, void *dst) {
     const int64_t nsb = cols / FLT_QK_K;
     const size_t pb = (size_t)nsb * SB_BYTES;
@@ -118,16 +109,7 @@ static void q6k_pack(const void *w, size_t ws, int64_t rows, int64_t cols, int64
                 uint8_t q[FLT_QK_K];
                 int8_t sc[16];
                 uint16_t d;
-                if (row < rows) {
-                    const flt_block_q6_k *x = (const flt_block_q6_k *)((const char *)w + (size_t)row * ws) + b;
-                    q6k_decode(x, q);
-                    memcpy(sc, x->scales, sizeof sc);
-                    memcpy(&d, &x->d, sizeof d);
-                } else {
-                    memset(q, 0, sizeof q);
-                    memset(sc, 0, sizeof sc);
-                    d = 0;
-                }
+                flt_q6k_read_block(w, ws, rows, row, b, q, sc, &d);
                 for (int j = 0; j < 16; j++) {
                     uint8_t *v = qd + j * SUB_Q + 4 * r;
                     for (int i = 0; i < 4; i++) {
