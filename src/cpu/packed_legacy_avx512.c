@@ -57,6 +57,7 @@ enum {
      * loop's DRAM bandwidth to 100-105 % of it. */
     NP1 = 2,
     PF = 2048,
+    MAX_NP = 2,         /* panels a tile's register arrays hold */
     /* Several tokens: tiles of 2 panels x TW tokens (12 float and 12 int32
      * accumulators; each weight register serves 6 tokens, each broadcast
      * activation 2 panels), the panel pair outermost so its weights stay in
@@ -200,9 +201,11 @@ FLT_AVX512_INL __mmask64 high_bits(const unsigned char *p) {
 /* One block of NP panels (pb bytes apart) x T tokens: q = the block's quants
  * in the first panel, ds its scales, y = token 0's activation block (tokens as
  * bytes apart), e its table entries (token t at e[t]). */
+_Static_assert(NP1 >= 1 && NP1 <= MAX_NP, "the one-token tile must fit the register arrays");
+
 FLT_AVX512_INL void block_step(__m512 acc[][TW], const unsigned char *q, const unsigned char *ds, size_t pb,
                                const char *y, size_t as, const act_entry *e, int k, int NP, int T) {
-    __m512i ia[2][TW];
+    __m512i ia[MAX_NP][TW];
     for (int t = 0; t < T; t++) {
         const __m512i bias = _mm512_set1_epi32(e[t].bias);
         for (int p = 0; p < NP; p++) ia[p][t] = bias;
@@ -213,7 +216,7 @@ FLT_AVX512_INL void block_step(__m512 acc[][TW], const unsigned char *q, const u
      * a loop that copies them every round: about 10 % of its prompt speed) */
 #pragma GCC unroll 8
     for (int g = 0; g < groups; g++) {
-        __m512i lo[2], hi[2];
+        __m512i lo[MAX_NP], hi[MAX_NP];
         for (int p = 0; p < NP; p++) {
             const unsigned char *qp = q + (size_t)p * pb;
             const __m512i v = _mm512_loadu_si512((const void *)(qp + 64 * g));
@@ -255,8 +258,8 @@ FLT_AVX512_INL void tile(const unsigned char *pan, size_t pb, int64_t b0, int64_
                          size_t as, const act_entry *e, int64_t es, float *o, int64_t ldo, int64_t rows_left, int k,
                          int NP, int T, bool pf) {
     const size_t qb = quant_bytes(k), bb = qb + SB;
-    __m512 acc[2][TW];
-    __mmask16 m[2];
+    __m512 acc[MAX_NP][TW];
+    __mmask16 m[MAX_NP];
     for (int p = 0; p < NP; p++) {
         const int64_t left = rows_left - (int64_t)p * PR;
         m[p] = left >= PR ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
