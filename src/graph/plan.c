@@ -310,6 +310,11 @@ static void claim_ahead(const exec_ctx *c, int i, claim *cl) {
     }
 }
 
+/* Ask for [p, end) in L2 (a hint: nothing waits for it). */
+static void prefetch_l2(const char *p, const char *end) {
+    for (; p < end; p += 64) __builtin_prefetch(p, 0, 2);
+}
+
 /* wait_done, prefetching the claimed part's weights (a few lines at a time, so
  * the wait still ends soon after `done` reaches target). */
 static void wait_prefetching(const exec_ctx *c, atomic_int *done, int target, claim *cl) {
@@ -317,7 +322,8 @@ static void wait_prefetching(const exec_ctx *c, atomic_int *done, int target, cl
     while (atomic_load_explicit(done, memory_order_acquire) < target) {
         if (cl->pf < cl->pf_end) {
             const char *e = cl->pf + 1024 < cl->pf_end ? cl->pf + 1024 : cl->pf_end;
-            for (; cl->pf < e; cl->pf += 64) __builtin_prefetch(cl->pf, 0, 2);
+            prefetch_l2(cl->pf, e);
+            cl->pf = e;
             continue;
         }
         if ((spins >= FLT_POOL_WAIT_SPIN - 1 || c->x->put_back_claims) && cl->node >= 0 && !cl->put_back) {
@@ -334,10 +340,9 @@ static void run_returned(const exec_ctx *c, int i, atomic_int *done) {
     node_ctr *ctr = c->x->counters;
     uint64_t m;
     while ((m = atomic_load_explicit(&ctr[i].returned, memory_order_relaxed)) != 0) {
-        const uint64_t bit = m & (~m + 1);
+        const int j = __builtin_ctzll(m);
+        const uint64_t bit = (uint64_t)1 << j;
         if (!(atomic_fetch_and_explicit(&ctr[i].returned, ~bit, memory_order_relaxed) & bit)) continue;
-        int j = 0;
-        while (!((bit >> j) & 1)) j++;
         flt_cpu_node(c->g, &c->g->nodes[i], c->k, j, c->x->parts[i]);
         atomic_fetch_add_explicit(done, 1, memory_order_release);
     }
@@ -354,8 +359,7 @@ static void prefetch_singles(const exec_ctx *c, int i) {
         const void *ptr;
         size_t len;
         if (!flt_cpu_node_weights(g, &g->nodes[m], c->k, 0, 1, &ptr, &len)) continue;
-        if (len > ((size_t)64 << 10)) len = (size_t)64 << 10;
-        for (size_t o = 0; o < len; o += 64) __builtin_prefetch((const char *)ptr + o, 0, 2);
+        prefetch_l2(ptr, (const char *)ptr + (len < ((size_t)64 << 10) ? len : (size_t)64 << 10));
     }
 }
 

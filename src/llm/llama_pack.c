@@ -18,7 +18,9 @@
 typedef struct {
     flt_tensor *t;
     const flt_packed_kernel *pk;
-    size_t off, bytes;
+    int64_t np;  /* panels */
+    size_t size; /* packed bytes: np panels */
+    size_t off;  /* in the mapping, page-aligned */
     void *dst;
 } pack_item;
 
@@ -47,8 +49,7 @@ static void *pack_worker(void *arg) {
         if (i >= j->n) break;
         const pack_item *it = &j->items[i];
         const flt_tensor *t = it->t;
-        const int64_t np = (t->shape[0] + it->pk->panel_rows - 1) / it->pk->panel_rows;
-        it->pk->pack(t->data, flt_tensor_row_bytes(t), t->shape[0], t->shape[1], 0, np, it->dst);
+        it->pk->pack(t->data, flt_tensor_row_bytes(t), t->shape[0], t->shape[1], 0, it->np, it->dst);
         if (j->release_plain) release_pages(t->data, flt_tensor_nbytes(t));
     }
     return NULL;
@@ -69,7 +70,7 @@ static int collect(flt_llama *m, const flt_kernels *k, pack_item *items, int cap
             flt_tensor *t = lt[i];
             const flt_packed_kernel *pk = k->packed[t->dtype];
             if (!pk || t->ndim != 2 || !flt_tensor_is_contiguous(t) || pk->panel_bytes(t->shape[1]) == 0) continue;
-            items[n++] = (pack_item){t, pk, 0, 0, NULL};
+            items[n++] = (pack_item){t, pk, (t->shape[0] + pk->panel_rows - 1) / pk->panel_rows, 0, 0, NULL};
         }
     }
     return n;
@@ -83,18 +84,15 @@ flintrt_status flt_llama_pack(flt_llama *m, const flt_kernels *k, bool release_p
     const int n = collect(m, k, items, cap);
     size_t total = 0;
     for (int i = 0; i < n; i++) {
-        const flt_packed_kernel *pk = items[i].pk;
-        const flt_tensor *t = items[i].t;
-        const int64_t np = (t->shape[0] + pk->panel_rows - 1) / pk->panel_rows;
+        pack_item *it = &items[i];
         size_t bytes;
-        if (!flt_mul_size((size_t)np, pk->panel_bytes(t->shape[1]), &bytes) ||
-            !flt_add_size(bytes, 4095, &bytes)) {
+        if (!flt_mul_size((size_t)it->np, it->pk->panel_bytes(it->t->shape[1]), &it->size) ||
+            !flt_add_size(it->size, 4095, &bytes)) {
             free(items);
             return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "repacking: matrix too large");
         }
         bytes &= ~(size_t)4095; /* each matrix starts on its own page */
-        items[i].off = total;
-        items[i].bytes = bytes;
+        it->off = total;
         if (!flt_add_size(total, bytes, &total)) {
             free(items);
             return flt_fail(e, FLINTRT_ERR_OUT_OF_MEMORY, "repacking: sizes overflow");
@@ -123,12 +121,9 @@ flintrt_status flt_llama_pack(flt_llama *m, const flt_kernels *k, bool release_p
     (void)madvise(base, total, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages work too */
 #endif
     for (int i = 0; i < n; i++) {
-        flt_tensor *t = items[i].t;
-        const flt_packed_kernel *pk = items[i].pk;
-        const int64_t np = (t->shape[0] + pk->panel_rows - 1) / pk->panel_rows;
         items[i].dst = base + items[i].off;
-        m->bytes_per_token += (uint64_t)np * pk->panel_bytes(t->shape[1]);
-        m->bytes_per_token -= flt_tensor_nbytes(t);
+        m->bytes_per_token += items[i].size;
+        m->bytes_per_token -= flt_tensor_nbytes(items[i].t);
     }
     pack_job job = {items, n, release_plain, 0};
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
